@@ -1,0 +1,1 @@
+"""dlt destinations. Knows only Fincome; never imports sources/."""

@@ -1,0 +1,1 @@
+"""The Fincome destination: HTTP client, ledger and the `fincome` dlt destination factory."""

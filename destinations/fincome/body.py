@@ -1,0 +1,151 @@
+"""Canonical Fincome bodies: the exact JSON we send, and the hash the ledger keeps of it.
+
+Rows reach the destination after a round trip through DuckDB and dlt, which turn ISO strings
+into datetimes, JSON numbers into Decimals and nested Decimals into strings, and drop keys
+whose value is None. `canonical_body` undoes all of that by field kind, so the transform's
+hash of a row equals the destination's hash of the same row however it travelled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, Literal
+
+import orjson
+
+from destinations.fincome.schema import Collection, FieldKind, collection
+
+Operation = Literal["create", "update"]
+
+
+class BodyError(ValueError):
+    """A value that cannot be expressed as the field's JSON type."""
+
+
+def canonical_body(
+    name: str | Collection, row: Mapping[str, Any], *, op: Operation = "create"
+) -> dict[str, Any]:
+    """The body for `op`: only the seed's fields, values normalised by kind, None for absent.
+
+    Embedded line items are not part of the body; see `embedded_rows`.
+    """
+    spec = collection(name) if isinstance(name, str) else name
+    fields = spec.field_names if op == "create" else spec.update_fields
+    return {field: normalize(spec.kind_of(field), row.get(field), field) for field in fields}
+
+
+def embedded_rows(name: str | Collection, row: Mapping[str, Any]) -> list[Mapping[str, Any]] | None:
+    """The child rows embedded in `row` (invoice or credit note lines), None when not given."""
+    spec = collection(name) if isinstance(name, str) else name
+    if spec.embedded is None or spec.embedded not in row:
+        return None
+    children = row[spec.embedded]
+    if isinstance(children, str | bytes):
+        children = orjson.loads(children)
+    return list(children or [])
+
+
+def row_hash(name: str | Collection, row: Mapping[str, Any]) -> str:
+    """Stable content hash of the create body (embedded lines excluded)."""
+    canonical = orjson.dumps(_hashable(canonical_body(name, row)), option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(canonical).hexdigest()[:32]
+
+
+def to_json(body: Any) -> bytes:
+    """Serialise a canonical body; Decimals become JSON numbers with their exact digits."""
+    return orjson.dumps(body, default=_decimal_number)
+
+
+def normalize(kind: FieldKind, value: Any, field: str = "?") -> Any:
+    if value is None:
+        return None
+    if kind == "string":
+        return _iso(value) if isinstance(value, datetime) else str(value)
+    if kind == "number":
+        return _decimal(value, field)
+    if kind == "integer":
+        number = _decimal(value, field)
+        if number != number.to_integral_value():
+            raise BodyError(f"{field}: {value!r} is not an integer")
+        return int(number)
+    if kind == "datetime":
+        return _iso(_datetime(value, field))
+    if isinstance(value, str | bytes):  # a JSON column read back from DuckDB
+        try:
+            value = orjson.loads(value)
+        except orjson.JSONDecodeError:
+            raise BodyError(f"{field}: {value!r} is not a JSON object") from None
+    if not isinstance(value, Mapping):
+        raise BodyError(f"{field}: {value!r} is not a JSON object")
+    return _json_value(value)
+
+
+def _decimal(value: Any, field: str) -> Decimal:
+    if isinstance(value, bool):
+        raise BodyError(f"{field}: {value!r} is not a number")
+    try:
+        number = Decimal(value) if isinstance(value, Decimal | int | str) else Decimal(repr(value))
+    except (InvalidOperation, ValueError, TypeError):
+        raise BodyError(f"{field}: {value!r} is not a number") from None
+    if not number.is_finite():
+        raise BodyError(f"{field}: {value!r} is not a finite number")
+    # 12.30 and 12.3 are the same amount: strip trailing zeros, keep plain notation
+    normalized = number.normalize()
+    return normalized.quantize(Decimal(1)) if normalized == normalized.to_integral() else normalized
+
+
+def _datetime(value: Any, field: str) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise BodyError(f"{field}: {value!r} is not an ISO 8601 date-time") from None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    raise BodyError(f"{field}: {value!r} is not a date-time")
+
+
+def _iso(moment: datetime) -> str:
+    utc = moment.astimezone(UTC)
+    pattern = "%Y-%m-%dT%H:%M:%S.%fZ" if utc.microsecond else "%Y-%m-%dT%H:%M:%SZ"
+    return utc.strftime(pattern)
+
+
+def _json_value(value: Any) -> Any:
+    """Free-form JSON (custom properties): decimals and datetimes become strings, as dlt does."""
+    if isinstance(value, Mapping):
+        return {str(k): _json_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_value(v) for v in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return _iso(value)
+    if isinstance(value, float):
+        return str(Decimal(repr(value)))
+    return value
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return f"{value:f}"
+    if isinstance(value, dict):
+        return {k: _hashable(v) for k, v in value.items()}
+    return value
+
+
+def _decimal_number(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        if value == value.to_integral_value() and abs(value) < 2**53:
+            return int(value)
+        as_float = float(value)
+        if Decimal(repr(as_float)) != value:
+            raise BodyError(f"{value} has more digits than a JSON number can carry exactly")
+        return orjson.Fragment(repr(as_float))
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")

@@ -1,0 +1,1 @@
+"""The wiring: extract -> transform -> push, the CLI, and the Metronome->Fincome mapping."""

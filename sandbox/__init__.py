@@ -1,0 +1,1 @@
+"""Local emulators of the Metronome and Fincome APIs: real HTTP servers on loopback."""

@@ -1,0 +1,1 @@
+"""The Metronome emulator."""

@@ -1,0 +1,1 @@
+"""dlt sources. Knows only Metronome; never imports destinations/."""

@@ -1,0 +1,1 @@
+"""The Metronome dlt source."""
