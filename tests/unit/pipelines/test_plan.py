@@ -1,0 +1,103 @@
+"""The push plan: creates, updates, deletes, stale rows, embedded lines and money, in SQL."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import duckdb
+import pytest
+
+from destinations.fincome.ledger import LedgerEntry, LedgerStore
+from pipelines.plan import plan_push
+
+
+@pytest.fixture
+def db() -> duckdb.DuckDBPyConnection:
+    db = duckdb.connect()
+    db.execute(
+        """
+        CREATE SCHEMA fincome;
+        CREATE TABLE fincome.customers (id VARCHAR, row_hash VARCHAR);
+        CREATE TABLE fincome.invoices (id VARCHAR, row_hash VARCHAR);
+        CREATE TABLE fincome.invoice_line_items (id VARCHAR, row_hash VARCHAR, invoice_id VARCHAR,
+            currency_code VARCHAR, amount_excluding_tax_after_discount DECIMAL(38, 9));
+        INSERT INTO fincome.customers VALUES ('c1', 'h1'), ('c2', 'h2-new'), ('c3', 'h3');
+        INSERT INTO fincome.invoices VALUES ('i-old', 'hi-old-v2'), ('i-new', 'hi-new');
+        INSERT INTO fincome.invoice_line_items VALUES
+            ('i-old:L0', 'hl0', 'i-old', 'USD', 10.00),
+            ('i-old:L1', 'hl1-new', 'i-old', 'USD', 7.50),
+            ('i-old:L3', 'hl3', 'i-old', 'USD', 1.25),
+            ('i-new:L0', 'hn0', 'i-new', 'EUR', 100.10),
+            ('i-new:L1', 'hn1', 'i-new', 'EUR', -0.10);
+        """
+    )
+    ledger = LedgerStore(db)
+    ledger.record(
+        [
+            LedgerEntry("customers", "c1", "h1", {"id": "c1"}),
+            LedgerEntry("customers", "c2", "h2-old", {"id": "c2"}),
+            LedgerEntry("customers", "gone-customer", "hx", {"id": "gone-customer"}),
+            LedgerEntry("invoices", "i-old", "hi-old-v1", {"id": "i-old"}),
+            *[
+                LedgerEntry(
+                    "invoice_line_items",
+                    line_id,
+                    line_hash,
+                    {"currency_code": "USD", "amount_excluding_tax_after_discount": amount},
+                    "i-old",
+                )
+                for line_id, line_hash, amount in [
+                    ("i-old:L0", "hl0", "10.00"),
+                    ("i-old:L1", "hl1-old", "5.00"),
+                    ("i-old:L2", "hl2", "2.00"),
+                ]
+            ],
+        ]
+    )
+    return db
+
+
+def test_ops_per_collection(db: duckdb.DuckDBPyConnection) -> None:
+    plan = plan_push(db)
+    counts = plan.counts()
+    assert counts["customers"] == {"create": 1, "update": 1, "delete": 0, "embedded": 0, "stale": 1}
+    assert plan.collections["customers"].ids["create"] == ["c3"]
+    assert plan.collections["invoices"].ids == {
+        "create": ["i-new"],
+        "update": ["i-old"],
+        "delete": [],
+    }
+    lines = plan.collections["invoice_line_items"]
+    assert lines.ids == {"create": ["i-old:L3"], "update": ["i-old:L1"], "delete": ["i-old:L2"]}
+    assert lines.embedded == ["i-new:L0", "i-new:L1"]
+    # embedded lines are no writes of their own; the stale customer is never touched
+    assert plan.writes == 1 + 1 + 1 + 1 + 3
+
+
+def test_money_per_op(db: duckdb.DuckDBPyConnection) -> None:
+    plan = plan_push(db)
+    lines = plan.collections["invoice_line_items"].money
+    assert lines["create"] == {"EUR": Decimal("100"), "USD": Decimal("1.25")}
+    assert lines["update"] == {"USD": Decimal("2.5")}
+    assert lines["delete"] == {"USD": Decimal("-2")}
+    invoices = plan.collections["invoices"].money
+    assert invoices["create"] == {"EUR": Decimal("100")}
+    assert invoices["update"] == {"USD": Decimal("18.75")}
+
+
+def test_an_empty_account_plans_nothing() -> None:
+    plan = plan_push(duckdb.connect())
+    assert plan.writes == 0
+    assert all(sum(c.values()) == 0 for c in plan.counts().values())
+
+
+def test_nothing_changed_means_zero_writes(db: duckdb.DuckDBPyConnection) -> None:
+    LedgerStore(db)  # tables exist already
+    for table in ("customers", "invoices", "invoice_line_items"):
+        db.execute(
+            "INSERT OR REPLACE INTO fincome_sync.ledger "
+            "SELECT ?, id, NULL, row_hash, '{}', now() FROM fincome." + table,
+            [table],
+        )
+    db.execute("DELETE FROM fincome_sync.ledger WHERE id IN ('gone-customer', 'i-old:L2')")
+    assert plan_push(db).writes == 0
