@@ -45,12 +45,18 @@ def embedded_rows(name: str | Collection, row: Mapping[str, Any]) -> list[Mappin
     children = row[spec.embedded]
     if isinstance(children, str | bytes):
         children = orjson.loads(children)
-    return list(children or [])
+    # null means "not given", like an absent key: dlt drops None keys, so the two must agree
+    return None if children is None else list(children)
 
 
 def row_hash(name: str | Collection, row: Mapping[str, Any]) -> str:
     """Stable content hash of the create body (embedded lines excluded)."""
-    canonical = orjson.dumps(_hashable(canonical_body(name, row)), option=orjson.OPT_SORT_KEYS)
+    return body_hash(canonical_body(name, row))
+
+
+def body_hash(body: Mapping[str, Any]) -> str:
+    """The hash of a canonical create body: `row_hash` without normalising the row again."""
+    canonical = orjson.dumps(_hashable(dict(body)), option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(canonical).hexdigest()[:32]
 
 

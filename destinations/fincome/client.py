@@ -1,0 +1,258 @@
+"""The Fincome HTTP client: idempotent writes by id, typed errors, one retry policy.
+
+Writes are upserts in effect, so a lost or stale ledger converges instead of duplicating:
+a create that meets 409 becomes an update, an update that meets 404 becomes a create, and a
+delete that meets 404 is already done. Every request goes through `httpkit`: a pacing slot
+(slower after 429s), the retry policy (429/408/5xx/transport, honouring Retry-After), and at
+most `max_concurrency` requests in flight across all threads sharing the client.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Literal
+
+import httpx
+
+from destinations.fincome.body import to_json
+from destinations.fincome.errors import (
+    Conflict,
+    NotFound,
+    UnexpectedResponse,
+    connection_failed,
+    error_for_response,
+)
+from destinations.fincome.reads import Metrics, Views
+from destinations.fincome.schema import EMBEDDED_CHILD, collection
+from destinations.fincome.settings import (
+    CONFIG_SECTION,
+    DEFAULT_API_KEY_HEADER,
+    DEFAULT_BASE_URL,
+    CollectionPaths,
+    FincomeSettings,
+    check_knobs,
+)
+from httpkit import AdaptivePacer, RequestStats, ResilientSender, RetryPolicy, check_base_url
+
+USER_AGENT = "billing-sync-fincome/0.1"
+WriteAction = Literal["created", "updated", "deleted", "absent"]
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What a write did, and the item as Fincome echoed it (None when it sent no JSON object)."""
+
+    action: WriteAction
+    item: dict[str, Any] | None = None
+
+
+class FincomeClient:
+    """Thread-safe client for the Fincome import API (writes) and analytics API (reads)."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        base_url: str = DEFAULT_BASE_URL,
+        api_key_header: str = DEFAULT_API_KEY_HEADER,
+        requests_per_second: float | None = 10.0,
+        max_concurrency: int = 8,
+        timeout: float = 60.0,
+        retry_policy: RetryPolicy | None = None,
+        allow_insecure_http: bool = False,
+        paths: Mapping[str, str] | CollectionPaths | None = None,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        """`transport` replaces the network (tests); `sleep` is used for every wait (tests)."""
+        check_knobs(
+            api_key=api_key,
+            api_key_header=api_key_header,
+            requests_per_second=requests_per_second,
+            max_concurrency=max_concurrency,
+            timeout_seconds=timeout,
+        )
+        self.base_url = check_base_url(
+            base_url, key=f"{CONFIG_SECTION}.base_url", allow_insecure_http=allow_insecure_http
+        )
+        self.paths = (
+            paths if isinstance(paths, CollectionPaths) else CollectionPaths.from_mapping(paths)
+        )
+        self._secret = api_key
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            headers={
+                api_key_header: api_key,
+                "accept": "application/json",
+                "user-agent": USER_AGENT,
+            },
+            timeout=httpx.Timeout(timeout),
+            limits=httpx.Limits(
+                max_connections=max_concurrency, max_keepalive_connections=max_concurrency
+            ),
+            transport=transport,
+            follow_redirects=False,  # a redirect could carry the key to another host
+        )
+        self._sender = ResilientSender(
+            http=self._http,
+            policy=retry_policy or RetryPolicy(),
+            pacer=AdaptivePacer(rate=requests_per_second, sleep=sleep),
+            sleep=sleep,
+        )
+        self.max_concurrency = max_concurrency
+        self._in_flight = threading.BoundedSemaphore(max_concurrency)
+        self.metrics = Metrics(self._read, self.paths)
+        self.views = Views(self._read, self.paths)
+
+    @classmethod
+    def from_settings(cls, settings: FincomeSettings, **overrides: Any) -> FincomeClient:
+        options: dict[str, Any] = {
+            "api_key": settings.api_key,
+            "base_url": settings.base_url,
+            "api_key_header": settings.api_key_header,
+            "requests_per_second": settings.requests_per_second,
+            "max_concurrency": settings.max_concurrency,
+            "timeout": settings.timeout_seconds,
+            "retry_policy": RetryPolicy(
+                max_attempts=settings.max_attempts, budget_seconds=settings.retry_budget_seconds
+            ),
+            "allow_insecure_http": settings.allow_insecure_http,
+            "paths": settings.paths,
+        }
+        return cls(**{**options, **overrides})
+
+    @property
+    def stats(self) -> RequestStats:
+        """Every attempt this client made, retries and 429s included."""
+        return self._sender.stats
+
+    @property
+    def pacer(self) -> AdaptivePacer:
+        return self._sender.pacer
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> FincomeClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- writes ---------------------------------------------------------------------------
+
+    def create(self, name: str, body: Mapping[str, Any]) -> WriteResult:
+        """POST a create; if the id exists (409), update it with the same fields instead.
+
+        For invoices and credit notes, lines embedded in `body` are upserted one by one after
+        the update, since an update body cannot carry them.
+        """
+        path = self.paths.root(name)
+        try:
+            response = self._send("POST", path, body=body)
+        except Conflict:
+            return self._update_existing(name, body)
+        return WriteResult("created", _json_object(response))
+
+    def update(
+        self,
+        name: str,
+        item_id: str,
+        body: Mapping[str, Any],
+        *,
+        create_body: Mapping[str, Any] | None = None,
+    ) -> WriteResult:
+        """PATCH an item; if it is unknown (404), create it from `create_body` instead.
+
+        Pass `create_body` when the update body is partial or, for invoices and credit notes,
+        to recreate the item with its embedded lines; by default the update body plus its id.
+        """
+        path = self.paths.item(name, item_id)
+        try:
+            response = self._send("PATCH", path, body=body)
+        except NotFound:
+            return self.create(name, create_body or {**body, "id": item_id})
+        return WriteResult("updated", _json_object(response))
+
+    def delete(self, name: str, item_id: str) -> WriteResult:
+        """DELETE an item; an item that is already gone (404) counts as deleted."""
+        try:
+            response = self._send("DELETE", self.paths.item(name, item_id))
+        except NotFound:
+            return WriteResult("absent")
+        return WriteResult("deleted", _json_object(response))
+
+    def get(self, name: str, item_id: str) -> dict[str, Any]:
+        """The item as Fincome holds it; raises `NotFound` when it has no such id."""
+        path = self.paths.item(name, item_id)
+        item = self._read(path, None)
+        if not isinstance(item, dict):
+            raise UnexpectedResponse(
+                f"GET {path} did not answer a JSON object", method="GET", path=path
+            )
+        return item
+
+    def _update_existing(self, name: str, body: Mapping[str, Any]) -> WriteResult:
+        spec = collection(name)
+        fields = set(spec.update_fields)
+        update_body = {key: value for key, value in body.items() if key in fields}
+        path = self.paths.item(name, str(body["id"]))
+        response = self._send("PATCH", path, body=update_body)
+        lines = body.get(spec.embedded) if spec.embedded else None
+        for line in lines or ():
+            self.create(EMBEDDED_CHILD[name].name, line)
+        return WriteResult("updated", _json_object(response))
+
+    # -- transport ------------------------------------------------------------------------
+
+    def _read(self, path: str, params: Mapping[str, Any] | None) -> Any:
+        response = self._send("GET", path, params=params)
+        try:
+            return _parse_json(response)
+        except ValueError:
+            raise UnexpectedResponse(
+                f"GET {path} answered {response.status_code} with a body that is not JSON",
+                method="GET",
+                path=path,
+                status_code=response.status_code,
+            ) from None
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> httpx.Response:
+        """One request with pacing and retries; a final non-2xx raises its typed error."""
+        content = None if body is None else to_json(body)
+        headers = None if body is None else {"content-type": "application/json"}
+        with self._in_flight:
+            try:
+                response = self._sender.send(
+                    method, path, params=params, content=content, headers=headers
+                )
+            except httpx.TransportError as exc:
+                raise connection_failed(exc, method=method, path=path, secret=self._secret) from exc
+        if not response.is_success:
+            raise error_for_response(response, path=path, secret=self._secret)
+        return response
+
+
+def _parse_json(response: httpx.Response) -> Any:
+    """JSON with numbers as `Decimal`, so amounts read back stay exact."""
+    return json.loads(response.content, parse_float=Decimal)
+
+
+def _json_object(response: httpx.Response) -> dict[str, Any] | None:
+    try:
+        parsed = _parse_json(response)
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, dict) else None

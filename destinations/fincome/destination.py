@@ -1,0 +1,175 @@
+"""The `fincome` dlt destination: any dlt pipeline can upsert Fincome-shaped rows with it.
+
+    pipeline = dlt.pipeline("x", destination=fincome())
+    pipeline.run(rows, table_name="customers")        # table name = Fincome collection
+
+Configuration comes from `[destination.fincome]` (env `DESTINATION__FINCOME__<KEY>`) or from
+arguments to `fincome(...)`: `api_key` (secret), `base_url`, `api_key_header`,
+`requests_per_second` (0 turns pacing off), `max_concurrency`, `timeout_seconds`,
+`max_attempts`, `retry_budget_seconds`, `allow_insecure_http`, `paths` (collection path
+overrides), `ledger_path`, `batch_size`.
+
+Rows are in Fincome's shape, one table per collection (see `schema.py`): upserted by `id`;
+`_deleted: true` deletes; invoices and credit notes may embed their lines as a list under
+`invoice_line_items` / `credit_note_line_items`. The ledger (`fincome_sync.*` tables in the
+DuckDB file `ledger_path`, by default `fincome_ledger.duckdb` in dlt's local directory, i.e.
+the working directory unless DLT_LOCAL_DIR is set) remembers what Fincome acknowledged, so rows
+it already holds are not sent again. Keep one ledger per Fincome account.
+
+Parents go before children: dlt does not order load jobs by dependency, so load parent
+collections in earlier runs (one `run` per collection in `schema.PUSH_ORDER`); a row whose
+parent Fincome does not know comes back as a 422 and lands in the rejects, never blocking.
+Auth failures and errors left after every retry fail the load (the package stays pending; a
+rerun converges because every write is an idempotent upsert).
+"""
+
+from __future__ import annotations
+
+import atexit
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import dlt
+from dlt.common.destination.exceptions import DestinationTerminalException
+from dlt.common.schema import TTableSchema
+from dlt.common.typing import TDataItems
+
+from destinations.fincome.client import FincomeClient
+from destinations.fincome.errors import AuthenticationFailed, FincomeError
+from destinations.fincome.ledger import LedgerStore
+from destinations.fincome.push import BatchPusher, BatchReport
+from destinations.fincome.schema import collection
+from destinations.fincome.settings import (
+    CONFIG_SECTION,
+    DEFAULT_API_KEY_HEADER,
+    DEFAULT_BASE_URL,
+    CollectionPaths,
+    FincomeSettings,
+)
+
+DEFAULT_LEDGER_FILE = "fincome_ledger.duckdb"
+DEFAULT_BATCH_SIZE = 200
+
+
+class FincomePushFailed(DestinationTerminalException):
+    """The load cannot go on: a refused key, a misconfiguration, or Fincome unreachable.
+
+    Terminal, not transient: the client already spent its retry budget, and dlt's in-run
+    retries would only multiply it. The package stays pending for the next run.
+    """
+
+
+@dlt.destination(
+    name="fincome",
+    batch_size=DEFAULT_BATCH_SIZE,
+    loader_file_format="typed-jsonl",
+    naming_convention="direct",  # column names are Fincome's field names, untouched
+    max_table_nesting=0,  # embedded lines and custom_properties arrive as lists and dicts
+    skip_dlt_columns_and_tables=True,
+    loader_parallelism_strategy="sequential",  # one table at a time, in the order dlt has
+)
+def fincome(
+    items: TDataItems,
+    table: TTableSchema,
+    *,
+    api_key: str = dlt.secrets.value,
+    base_url: str = DEFAULT_BASE_URL,
+    api_key_header: str = DEFAULT_API_KEY_HEADER,
+    requests_per_second: float = 10.0,
+    max_concurrency: int = 8,
+    timeout_seconds: float = 60.0,
+    max_attempts: int = 8,
+    retry_budget_seconds: float = 120.0,
+    allow_insecure_http: bool = False,
+    paths: dict[str, str] | None = None,
+    ledger_path: str | None = None,
+) -> None:
+    """Upsert one batch of rows of the collection named by the table."""
+    try:
+        settings = FincomeSettings(
+            api_key=api_key,
+            base_url=base_url,
+            api_key_header=api_key_header,
+            requests_per_second=requests_per_second or None,
+            max_concurrency=max_concurrency,
+            timeout_seconds=timeout_seconds,
+            max_attempts=max_attempts,
+            retry_budget_seconds=retry_budget_seconds,
+            allow_insecure_http=allow_insecure_http,
+            paths=CollectionPaths.from_mapping(paths),
+        )
+        client = shared_client(settings)
+    except ValueError as exc:  # includes an unsafe base URL; the message names the key
+        raise FincomePushFailed(f"bad Fincome configuration: {exc}") from exc
+    push_batch(items, table, client=client, ledger_path=resolve_ledger_path(ledger_path))
+
+
+def push_batch(
+    items: TDataItems | str,
+    table: TTableSchema,
+    *,
+    client: FincomeClient,
+    ledger_path: Path,
+) -> BatchReport:
+    """Push one dlt batch; rows get back the keys dlt dropped because they were None."""
+    if isinstance(items, str):
+        raise FincomePushFailed("the fincome destination needs batch_size > 0 (rows, not files)")
+    name = str(table["name"])
+    try:
+        spec = collection(name)
+    except KeyError as exc:
+        raise FincomePushFailed(f"table {name!r} is not a Fincome collection: {exc}") from None
+    columns = list(table.get("columns", {}))
+    rows = [_with_dropped_keys(item, columns) for item in items]
+    ledger = LedgerStore.open(ledger_path)
+    try:
+        return BatchPusher(client, ledger).push(spec, rows)
+    except AuthenticationFailed as exc:
+        raise FincomePushFailed(
+            f"Fincome refused the API key ({exc}); check {CONFIG_SECTION}.api_key and "
+            f"{CONFIG_SECTION}.api_key_header"
+        ) from exc
+    except FincomeError as exc:
+        raise FincomePushFailed(
+            f"pushing {name} stopped: {exc}. What Fincome acknowledged is in the ledger; "
+            "the next run continues from there"
+        ) from exc
+    finally:
+        ledger.close()
+
+
+def resolve_ledger_path(ledger_path: str | None) -> Path:
+    if ledger_path:
+        return Path(ledger_path).expanduser().resolve()
+    return Path(dlt.current.run_context().local_dir).resolve() / DEFAULT_LEDGER_FILE
+
+
+_clients: dict[FincomeSettings, FincomeClient] = {}
+_clients_lock = threading.Lock()
+
+
+def shared_client(settings: FincomeSettings) -> FincomeClient:
+    """One client per distinct settings for the whole process.
+
+    Batches and parallel load jobs share it, so pacing (and what 429s taught it) carries
+    from one batch to the next and `max_concurrency` bounds the whole process.
+    """
+    with _clients_lock:
+        client = _clients.get(settings)
+        if client is None:
+            client = _clients[settings] = FincomeClient.from_settings(settings)
+        return client
+
+
+@atexit.register
+def close_shared_clients() -> None:
+    with _clients_lock:
+        for client in _clients.values():
+            client.close()
+        _clients.clear()
+
+
+def _with_dropped_keys(item: Mapping[str, Any], columns: list[str]) -> dict[str, Any]:
+    return {**dict.fromkeys(columns), **item}

@@ -1,0 +1,159 @@
+"""Planning rows into writes against a ledger snapshot (pure, no I/O)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from destinations.fincome.body import canonical_body, row_hash
+from destinations.fincome.schema import collection
+from destinations.fincome.steps import LedgerSnapshot, latest_by_id, plan_batch
+from tests.unit.destinations.samples import graph
+
+INVOICES = collection("invoices")
+CREDIT_NOTES = collection("credit_notes")
+CUSTOMERS = collection("customers")
+
+
+def _invoice() -> dict[str, Any]:
+    return graph()["invoices"][0]
+
+
+def _line_hashes(invoice: dict[str, Any]) -> dict[str, str]:
+    return {
+        line["id"]: row_hash("invoice_line_items", line) for line in invoice["invoice_line_items"]
+    }
+
+
+def _known(invoice: dict[str, Any]) -> LedgerSnapshot:
+    """The ledger after `invoice` and its lines were pushed."""
+    return LedgerSnapshot(
+        hashes={invoice["id"]: row_hash("invoices", invoice)},
+        line_hashes=_line_hashes(invoice),
+        lines_of={invoice["id"]: [line["id"] for line in invoice["invoice_line_items"]]},
+    )
+
+
+def test_an_unknown_row_is_one_create_embedding_its_lines() -> None:
+    invoice = _invoice()
+    plan = plan_batch(INVOICES, [invoice], LedgerSnapshot())
+    [row] = plan.rows
+    [step] = row.steps
+    assert step.action == "create"
+    assert step.body is not None
+    assert step.body == {
+        **canonical_body("invoices", invoice),
+        "invoice_line_items": [
+            canonical_body("invoice_line_items", line) for line in invoice["invoice_line_items"]
+        ],
+    }
+    assert [(e.collection, e.id, e.parent_id) for e in step.record] == [
+        ("invoices", "inv_1", None),
+        ("invoice_line_items", "inv_1:L0", "inv_1"),
+        ("invoice_line_items", "inv_1:L1", "inv_1"),
+    ]
+
+
+def test_lines_get_their_parent_id_filled_in() -> None:
+    invoice = _invoice()
+    for line in invoice["invoice_line_items"]:
+        del line["invoice_id"]
+    [row] = plan_batch(INVOICES, [invoice], LedgerSnapshot()).rows
+    assert row.steps[0].body is not None
+    lines = row.steps[0].body["invoice_line_items"]
+    assert {line["invoice_id"] for line in lines} == {"inv_1"}
+
+
+def test_a_row_the_ledger_holds_with_the_same_hash_needs_nothing() -> None:
+    invoice = _invoice()
+    plan = plan_batch(INVOICES, [invoice], _known(invoice))
+    assert plan.rows == []
+    assert plan.unchanged == ["inv_1"]
+
+
+def test_a_changed_header_is_one_update_without_lines_that_can_recreate_with_them() -> None:
+    invoice = _invoice()
+    known = _known(invoice)
+    invoice["status"] = "void"
+    [row] = plan_batch(INVOICES, [invoice], known).rows
+    [step] = row.steps
+    assert step.action == "update"
+    assert step.body == canonical_body("invoices", invoice, op="update")
+    assert "invoice_line_items" not in step.body
+    assert step.create_body is not None
+    assert len(step.create_body["invoice_line_items"]) == 2
+
+
+def test_lines_are_diffed_one_by_one_against_the_ledger() -> None:
+    invoice = _invoice()
+    known = _known(invoice)
+    changed, removed = invoice["invoice_line_items"]
+    changed["description"] = "Seats (corrected)"
+    invoice["invoice_line_items"] = [changed, {**removed, "id": "inv_1:L2"}]
+    [row] = plan_batch(INVOICES, [invoice], known).rows
+    assert [(s.action, s.item_id, s.blocking) for s in row.steps] == [
+        ("update", "inv_1:L0", False),
+        ("create", "inv_1:L2", False),
+        ("delete", "inv_1:L1", False),
+    ]
+    update = row.steps[0]
+    assert update.body == canonical_body("invoice_line_items", changed, op="update")
+    assert update.create_body == canonical_body("invoice_line_items", changed)
+
+
+def test_lines_not_given_are_left_alone() -> None:
+    invoice = _invoice()
+    known = _known(invoice)
+    for absent in ({k: v for k, v in invoice.items() if k != "invoice_line_items"},
+                   {**invoice, "invoice_line_items": None}):  # fmt: skip
+        plan = plan_batch(INVOICES, [absent], known)
+        assert plan.unchanged == ["inv_1"]
+
+
+def test_an_empty_line_list_deletes_every_line_the_ledger_holds() -> None:
+    invoice = _invoice()
+    known = _known(invoice)
+    [row] = plan_batch(INVOICES, [{**invoice, "invoice_line_items": []}], known).rows
+    assert [(s.action, s.item_id) for s in row.steps] == [
+        ("delete", "inv_1:L0"),
+        ("delete", "inv_1:L1"),
+    ]
+
+
+def test_a_deleted_credit_note_takes_its_lines_first() -> None:
+    known = LedgerSnapshot(hashes={"cn_1": "h"}, lines_of={"cn_1": ["cn_1:L0"]})
+    [row] = plan_batch(CREDIT_NOTES, [{"id": "cn_1", "_deleted": True}], known).rows
+    assert [(s.action, s.collection, s.item_id, s.blocking) for s in row.steps] == [
+        ("delete", "credit_note_line_items", "cn_1:L0", False),
+        ("delete", "credit_notes", "cn_1", True),
+    ]
+
+
+def test_rows_that_cannot_become_requests_are_rejected_with_a_reason() -> None:
+    invoice = _invoice()
+    foreign = _invoice()
+    foreign["invoice_line_items"][0]["invoice_id"] = "inv_9"
+    rows = [
+        {"id": "cus_1", "_deleted": True},
+        {"name": "no id"},
+        {"id": "cus_2", "custom_properties": "not json"},
+    ]
+    plan = plan_batch(CUSTOMERS, rows, LedgerSnapshot())
+    reasons = {r.record_id: r.reason for r in plan.rejects}
+    assert reasons["cus_1"] == "customers cannot be deleted: the Fincome API has no delete for it"
+    assert reasons["(no id)"] == "the row has no id"
+    assert "custom_properties" in reasons["cus_2"]
+    assert all(r.stage == "push" and r.collection == "customers" for r in plan.rejects)
+    [reject] = plan_batch(INVOICES, [foreign], LedgerSnapshot()).rejects
+    assert reject.reason == "line inv_1:L0 belongs to inv_9, not inv_1"
+    assert plan_batch(INVOICES, [invoice], LedgerSnapshot()).rejects == []
+
+
+def test_a_line_row_records_its_parent() -> None:
+    line = _invoice()["invoice_line_items"][0]
+    [row] = plan_batch(collection("invoice_line_items"), [line], LedgerSnapshot()).rows
+    assert row.steps[0].record[0].parent_id == "inv_1"
+
+
+def test_the_last_row_of_an_id_wins_within_a_batch() -> None:
+    rows = [{"id": "a", "name": "1"}, {"id": "b"}, {"id": "a", "name": "2"}, {"name": "x"}]
+    assert latest_by_id(rows) == [{"id": "b"}, {"id": "a", "name": "2"}, {"name": "x"}]
