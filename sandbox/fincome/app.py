@@ -34,6 +34,7 @@ from sandbox.common.control import ControlPlane
 from sandbox.common.faults import FaultMiddleware
 from sandbox.common.requestlog import RequestLogMiddleware
 from sandbox.fincome.errors import ApiError
+from sandbox.fincome.readapi import Company, read_router
 from sandbox.fincome.schema import COLLECTIONS
 from sandbox.fincome.store import FincomeStore
 from sandbox.fincome.wire import dumps, parse_body
@@ -56,10 +57,12 @@ def build_app(
 ) -> ASGIApp:
     """The emulator as an ASGI app. `seed` is the emulated company's id (`meta.company_id`)."""
     store = FincomeStore()
+    company = Company(company_id=seed)
 
     def reset(options: dict[str, Any]) -> None:
-        ResetOptions.model_validate(options)
+        settings = ResetOptions.model_validate(options)
         store.reset()
+        company.pinned_freshness = settings.freshness_date
 
     def state() -> orjson.Fragment:
         return orjson.Fragment(dumps(store.dump()))
@@ -67,6 +70,7 @@ def build_app(
     control = ControlPlane(reset=reset, state=state)
     api = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
     api.add_exception_handler(ApiError, _api_error)
+    api.include_router(read_router(store, company))
     api.router.routes.extend([*_crud_routes(store), *control.routes()])
     guarded = ApiKeyMiddleware(api, api_key=api_key, key_header=key_header)
     return RequestLogMiddleware(FaultMiddleware(guarded, control.faults), control.log, route_of)
