@@ -159,9 +159,6 @@ class Catalog:
     products: dict[str, Product]
     plans: dict[str, Plan] = field(default_factory=dict)  # by family
 
-    def plan_by_id(self) -> dict[str, Plan]:
-        return {plan.id: plan for plan in self.plans.values()}
-
 
 # (product, metric) names; the metric is what a usage charge meters
 _PRODUCTS = {

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 FINALIZATION_GRACE = timedelta(hours=24)
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Period:
     """A billing period [start, end): `end` is the next period's start."""
 
@@ -41,11 +41,6 @@ def add_months(moment: datetime, months: int) -> datetime:
 
 def months_between(earlier: datetime, later: datetime) -> int:
     return (later.year - earlier.year) * 12 + later.month - earlier.month
-
-
-def day_start(moment: datetime) -> datetime:
-    moment = moment.astimezone(UTC)
-    return datetime(moment.year, moment.month, moment.day, tzinfo=UTC)
 
 
 def billing_periods(

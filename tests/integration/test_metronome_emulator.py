@@ -38,11 +38,12 @@ def error_of(response: httpx.Response, status: int) -> str:
 
 
 def test_requests_need_the_bearer_token(metronome_api: MetronomeEmulator) -> None:
-    assert "token" in error_of(httpx.get(metronome_api.url + "/v1/customers"), 401)
-    wrong = {"Authorization": "Bearer nope"}
-    error_of(httpx.get(metronome_api.url + "/v1/customers", headers=wrong), 401)
-    with metronome_api.client(headers=STAINLESS_HEADERS) as http:
-        assert http.get("/v1/customers").status_code == 200
+    with httpx.Client(base_url=metronome_api.url) as anonymous:
+        assert "token" in error_of(anonymous.get("/v1/customers"), 401)
+        wrong = {"Authorization": "Bearer nope"}
+        error_of(anonymous.get("/v1/customers", headers=wrong), 401)
+    sdk_call = metronome_api.request("GET", "/v1/customers", headers=STAINLESS_HEADERS)
+    assert sdk_call.status_code == 200
 
 
 def test_limit_one_visits_every_invoice_once(metronome_api: MetronomeEmulator) -> None:
@@ -97,8 +98,8 @@ def test_bad_parameters_are_400_with_a_message(
     metronome_api: MetronomeEmulator, params: dict[str, Any]
 ) -> None:
     customer_id = metronome_api.customers()[0]["id"]
-    with metronome_api.client() as http:
-        error_of(http.get(f"/v1/customers/{customer_id}/invoices", params=params), 400)
+    path = f"/v1/customers/{customer_id}/invoices"
+    error_of(metronome_api.request("GET", path, params=params), 400)
 
 
 @pytest.mark.parametrize(
@@ -115,8 +116,7 @@ def test_bad_parameters_are_400_with_a_message(
 )
 def test_unknown_ids_are_404_with_a_message(metronome_api: MetronomeEmulator, path: str) -> None:
     customer_id = metronome_api.customers()[0]["id"]
-    with metronome_api.client() as http:
-        error_of(http.get(path.format(customer=customer_id)), 404)
+    error_of(metronome_api.request("GET", path.format(customer=customer_id)), 404)
 
 
 def test_the_price_book_endpoints(metronome_api: MetronomeEmulator) -> None:
@@ -161,20 +161,22 @@ def finalized_invoice(api: MetronomeEmulator) -> tuple[str, dict[str, Any]]:
 
 def test_void_then_regenerate(metronome_api: MetronomeEmulator) -> None:
     customer_id, invoice = finalized_invoice(metronome_api)
-    with metronome_api.client() as http:
-        voided = http.post("/v1/invoices/void", json={"id": invoice["id"]})
-        assert voided.json() == {"data": {"id": invoice["id"]}}
-        listed = {i["id"]: i for i in metronome_api.invoices(customer_id)}
-        assert listed[invoice["id"]]["status"] == "VOID"
-        regenerated = http.post("/v1/invoices/regenerate", json={"id": invoice["id"]})
-        new_id = regenerated.json()["data"]["id"]
-        assert new_id != invoice["id"]
-        fresh = metronome_api.get(f"/v1/customers/{customer_id}/invoices/{new_id}")["data"]
-        assert fresh["status"] == "FINALIZED"
-        assert fresh["start_timestamp"] == invoice["start_timestamp"]
-        error_of(http.post("/v1/invoices/regenerate", json={"id": new_id}), 400)
-        error_of(http.post("/v1/invoices/void", json={"id": "unknown"}), 404)
-        error_of(http.post("/v1/invoices/void", content=b"not json"), 400)
+
+    def post(path: str, **options: Any) -> httpx.Response:
+        return metronome_api.request("POST", path, **options)
+
+    voided = post("/v1/invoices/void", json={"id": invoice["id"]})
+    assert voided.json() == {"data": {"id": invoice["id"]}}
+    listed = {i["id"]: i for i in metronome_api.invoices(customer_id)}
+    assert listed[invoice["id"]]["status"] == "VOID"
+    new_id = post("/v1/invoices/regenerate", json={"id": invoice["id"]}).json()["data"]["id"]
+    assert new_id != invoice["id"]
+    fresh = metronome_api.get(f"/v1/customers/{customer_id}/invoices/{new_id}")["data"]
+    assert fresh["status"] == "FINALIZED"
+    assert fresh["start_timestamp"] == invoice["start_timestamp"]
+    error_of(post("/v1/invoices/regenerate", json={"id": new_id}), 400)
+    error_of(post("/v1/invoices/void", json={"id": "unknown"}), 404)
+    error_of(post("/v1/invoices/void", content=b"not json"), 400)
 
 
 def test_advance_finalizes_drafts_and_opens_new_ones(metronome_api: MetronomeEmulator) -> None:
@@ -201,14 +203,12 @@ def test_scripted_faults_answer_429_with_retry_after_then_500(
             {"kind": "error", "status": 500, "path_contains": "/invoices"},  # then this one
         ]
     )
-    customer_id = metronome_api.customers()[0]["id"]
-    with metronome_api.client() as http:
-        path = f"/v1/customers/{customer_id}/invoices"
-        throttled = http.get(path)
-        assert throttled.status_code == 429
-        assert throttled.headers["retry-after"] == "2"
-        assert http.get(path).status_code == 500
-        assert http.get(path).status_code == 200
+    path = f"/v1/customers/{metronome_api.customers()[0]['id']}/invoices"
+    throttled = metronome_api.request("GET", path)
+    assert throttled.status_code == 429
+    assert throttled.headers["retry-after"] == "2"
+    assert metronome_api.request("GET", path).status_code == 500
+    assert metronome_api.request("GET", path).status_code == 200
     assert metronome_api.requests()["by_status"] == {"200": 2, "429": 1, "500": 1}
 
 
@@ -233,11 +233,10 @@ def test_injected_and_patched_invoices_are_served_as_stored(
     customer_id = metronome_api.customers()[0]["id"]
     raw = json.dumps({"id": "bad-1", "customer_id": customer_id, "total": "12.5"}).encode()
     assert metronome_api.inject(raw) == "bad-1"
-    with metronome_api.client() as http:
-        got = http.get(f"/v1/customers/{customer_id}/invoices/bad-1")
-        assert got.content == b'{"data":' + raw + b"}"
-        listed = http.get(f"/v1/customers/{customer_id}/invoices", params={"limit": 100})
-        assert raw in listed.content
+    got = metronome_api.request("GET", f"/v1/customers/{customer_id}/invoices/bad-1")
+    assert got.content == b'{"data":' + raw + b"}"
+    listed = metronome_api.request("GET", f"/v1/customers/{customer_id}/invoices")
+    assert raw in listed.content
     _, invoice = finalized_invoice(metronome_api)
     patched = metronome_api.patch(
         invoice["id"], external_invoice={"external_status": "UNCOLLECTIBLE"}
