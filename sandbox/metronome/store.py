@@ -4,6 +4,10 @@
 invoices) and its clock `now`. Reads answer ready-to-send JSON bytes, lists in Metronome's
 envelope; writes are Metronome's void and regenerate plus the test helpers inject and patch.
 Moving the clock is `clock.advance`; `/_emulator/state` is `snapshot.dump`.
+
+Orders (Metronome documents none but the invoices'): customers by id; a customer's invoices
+by (`issued_at`, id), ascending or descending; plans, charges, credit types and customer
+plans as generated.
 """
 
 from __future__ import annotations
