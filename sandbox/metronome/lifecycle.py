@@ -100,11 +100,9 @@ def correction(
     }
     if "external_invoice" in original:
         record["corrected_external_invoice"] = copy.deepcopy(original["external_invoice"])
-    invoice = {key: original[key] for key in _INHERITED_FIELDS if key in original}
+    invoice: dict[str, Any] = {"id": new_uuid(rng), "type": "CORRECTION", "status": "FINALIZED"}
+    invoice.update((key, original[key]) for key in _INHERITED_FIELDS if key in original)
     invoice.update(
-        id=new_uuid(rng),
-        type="CORRECTION",
-        status="FINALIZED",
         issued_at=iso(created_at.replace(hour=0, minute=0, second=0)),
         created_at=iso(created_at),
         custom_fields={},
