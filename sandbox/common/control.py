@@ -65,8 +65,11 @@ class ControlPlane:
         elif request.method == "PUT":
             options = await _json_body(request)
             self.log.capture_bodies = bool(options.get("capture_bodies", False))
-        since = int(request.query_params.get("since", 0))
-        limit = int(request.query_params.get("limit", 1000))
+        try:
+            since = int(request.query_params.get("since", 0))
+            limit = int(request.query_params.get("limit", 1000))
+        except ValueError:
+            return JSONResponse({"message": "since and limit must be integers"}, status_code=400)
         return JSONResponse(
             {**self.log.summary(), "requests": self.log.entries(since=since, limit=limit)}
         )

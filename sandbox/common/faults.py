@@ -6,6 +6,8 @@ Two kinds of faults, both set through `PUT /_emulator/faults`:
   plus added latency and a requests-per-second limit enforced with 429s;
 - rules (scripted): the next `times` requests matching a method and path fragment, after
   `skip` matching ones, get a chosen fault. Tests use rules to fail exactly where they want.
+  Rules are tried in order and the first that fires wins; a rule counts only the requests that
+  reach it, so a request faulted by an earlier rule does not count towards a later rule's skip.
 Control-plane paths (`/_emulator/...`) are never faulted.
 """
 

@@ -113,6 +113,10 @@ def test_fail_ids_and_control_plane_is_never_faulted(http: httpx.Client) -> None
     assert http.get("/_emulator/state").status_code == 200
 
 
+def test_bad_request_log_paging_is_a_400(http: httpx.Client) -> None:
+    assert http.get("/_emulator/requests", params={"since": "x"}).status_code == 400
+
+
 def test_bad_fault_settings_are_refused(http: httpx.Client) -> None:
     response = http.put("/_emulator/faults", json={"error_rate": 2})
     assert response.status_code == 400
