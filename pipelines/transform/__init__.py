@@ -1,0 +1,12 @@
+"""The transform: the only code that knows both Metronome's and Fincome's vocabularies.
+
+- `engine.transform(catalog, bundles, options, as_of)` maps staged Metronome objects to the
+  desired Fincome rows and the records it cannot represent (`Reject`s); pure and streaming.
+- `options.MappingOptions`: the `[mapping]` choices; `config.load_mapping_options()` reads
+  them through dlt.
+- `runner.run_transform(db, options, as_of)` reads staging and rewrites the `fincome` tables.
+
+One module per Fincome entity (customers, products, prices, subscriptions, invoices,
+invoice_line_items, credit_notes), each opening with its field table; money.py holds the
+currency and rounding rules.
+"""

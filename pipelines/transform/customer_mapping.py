@@ -1,0 +1,296 @@
+"""Map one staged customer (its customer plans and invoices) to its Fincome rows.
+
+Order of work, because later steps need earlier ones: read the customer plans and every
+invoice's header (drafts too: they tell which subscriptions still run); attach invoices to
+subscriptions; map ordinary invoices; then corrections (a credit note needs the invoice it
+corrects); then the subscriptions, which summarise their invoices; then the customer, whose
+parent is the payer of its newest synced invoice. A record the mapping cannot represent
+becomes a `Reject` and the rest goes on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Set
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from destinations.fincome.ledger import Reject
+from pipelines.transform.catalog import CatalogUsage, CatalogView, ChargeUse, Recency
+from pipelines.transform.credit_notes import credit_note_line_rows, credit_note_row, is_credit_note
+from pipelines.transform.customers import customer_row, with_payer
+from pipelines.transform.header import CONSOLIDATED, InvoiceHeader, read_header
+from pipelines.transform.inputs import CustomerBundleLike, Record
+from pipelines.transform.invoice_line_items import LineContext, line_item_row
+from pipelines.transform.invoices import PricedInvoice, invoice_row, price_invoice
+from pipelines.transform.options import MappingOptions
+from pipelines.transform.subscriptions import (
+    PlanTerm,
+    Source,
+    SubscriptionFacts,
+    invoice_only_row,
+    read_plan_term,
+    recurring_of,
+    subscription_id,
+    term_row,
+)
+from pipelines.transform.values import MappingError, Row, identifier, record
+
+INTERNAL_ERROR = "internal mapping error (please report)"
+PUSHED_STATUSES = ("FINALIZED", "VOID")
+
+
+@dataclass
+class CustomerRows:
+    """Everything one customer maps to."""
+
+    customer: Row | None = None
+    rows: dict[str, list[Row]] = field(default_factory=dict)
+    rejects: list[Reject] = field(default_factory=list)
+    usage: CatalogUsage = field(default_factory=CatalogUsage)
+
+    def add(self, collection: str, *rows: Row) -> None:
+        self.rows.setdefault(collection, []).extend(rows)
+
+    def reject(self, collection: str, record_id: str, reason: str, payload: Any) -> None:
+        self.rejects.append(Reject("transform", collection, record_id, reason, payload=payload))
+
+
+@dataclass
+class _Invoices:
+    """The customer's invoices as read, and what mapping them established so far."""
+
+    headers: list[tuple[InvoiceHeader, Record]] = field(default_factory=list)
+    subscription_of: dict[str, str | None] = field(default_factory=dict)
+    facts: dict[str, SubscriptionFacts] = field(default_factory=dict)
+    synced: dict[str, dict[str, str]] = field(default_factory=dict)  # id -> charge -> line id
+    payer: tuple[datetime, str, str] | None = None  # date, invoice id, payer id
+
+
+def map_customer(
+    bundle: CustomerBundleLike,
+    view: CatalogView,
+    options: MappingOptions,
+    as_of: datetime,
+    taken_invoice_ids: Set[str] = frozenset(),
+) -> CustomerRows:
+    """The Fincome rows of one customer; ids in `taken_invoice_ids` are rejected as duplicates."""
+    out = CustomerRows()
+    try:
+        customer = record(bundle.customer, "customer")
+        customer_id = identifier(customer.get("id"), "customer id")
+        row = customer_row(customer, customer_id, options)
+    except MappingError as error:
+        out.reject(
+            "customers",
+            _raw_id(bundle.customer, "<customer without id>"),
+            f"{error}; its plans and invoices are not synced",
+            bundle.customer,
+        )
+        return out
+    job = _Job(customer_id, _plan_terms(bundle, customer_id, out), view, options, out)
+    job.invoices = _read_invoices(bundle, customer_id, options, taken_invoice_ids, out)
+    _attach_subscriptions(job.invoices, job.terms, customer_id, out)
+    for corrections in (False, True):  # a credit note needs the invoice it corrects
+        for header, raw in job.invoices.headers:
+            if header.status in PUSHED_STATUSES and header.is_correction == corrections:
+                job.map_invoice_guarded(header, raw)
+    out.add("subscriptions", *job.subscription_rows(as_of))
+    out.customer = with_payer(row, job.invoices.payer[2] if job.invoices.payer else None)
+    return out
+
+
+@dataclass
+class _Job:
+    """One customer's mapping in progress."""
+
+    customer_id: str
+    terms: list[PlanTerm]
+    view: CatalogView
+    options: MappingOptions
+    out: CustomerRows
+    invoices: _Invoices = field(default_factory=_Invoices)
+
+    def map_invoice_guarded(self, header: InvoiceHeader, raw: Record) -> None:
+        """Map one invoice; whatever goes wrong becomes a reject of that invoice only."""
+        try:
+            self.map_invoice(header, raw)
+        except MappingError as error:
+            self.out.reject("invoices", header.id, str(error), raw)
+        except Exception as error:  # one bad record must not stop the sync
+            reason = f"{INTERNAL_ERROR}: {type(error).__name__}: {error}"
+            self.out.reject("invoices", header.id, reason, raw)
+
+    def map_invoice(self, header: InvoiceHeader, raw: Record) -> None:
+        priced = price_invoice(raw, header, self.view, self.options)
+        if is_credit_note(priced) and header.status == "VOID":
+            return  # a voided correction no longer refunds anything
+        subscription = self.invoices.subscription_of.get(header.id)
+        context = LineContext(
+            header, priced.currency, subscription, self.view.charges, self.options
+        )
+        if is_credit_note(priced):
+            self._add_credit_note(priced, context)
+        else:
+            self._add_invoice(priced, context)
+        _record_usage(priced, self.out.usage)
+        _note_payer(header, self.invoices)
+
+    def _add_credit_note(self, priced: PricedInvoice, context: LineContext) -> None:
+        synced = self.invoices.synced
+        note = credit_note_row(priced, synced)
+        corrected = synced.get(priced.header.corrected_invoice_id or "", {})
+        lines = credit_note_line_rows(priced, context, corrected, self.options)
+        self.out.add("credit_notes", note)
+        self.out.add("credit_note_line_items", *lines)
+
+    def _add_invoice(self, priced: PricedInvoice, context: LineContext) -> None:
+        header, subscription = priced.header, context.subscription_id
+        first_start = _first_period_start(subscription, self.terms, self.invoices)
+        row = invoice_row(priced, self.customer_id, first_start)
+        lines = [
+            line_item_row(draft, amount, context)
+            for draft, amount in zip(priced.drafts, priced.amounts, strict=True)
+        ]
+        recurring = recurring_of(header, priced.currency, lines)
+        self.out.add("invoices", row)
+        self.out.add("invoice_line_items", *lines)
+        self.invoices.synced[header.id] = _lines_by_charge(priced)
+        if recurring is not None and subscription is not None:
+            self.invoices.facts[subscription].offer_recurring(recurring)
+
+    def subscription_rows(self, as_of: datetime) -> list[Row]:
+        """Every customer plan, and the invoice-only subscriptions synced invoices use."""
+        facts, plans = self.invoices.facts, self.view.plans
+        rows = [
+            term_row(term, self.customer_id, facts.get(term.id), plans.get(term.plan_id, {}), as_of)
+            for term in self.terms
+        ]
+        term_ids = {term.id for term in self.terms}
+        used = {
+            subscription
+            for invoice_id, subscription in self.invoices.subscription_of.items()
+            if subscription is not None and invoice_id in self.invoices.synced
+        }
+        rows.extend(
+            invoice_only_row(subscription, self.customer_id, facts[subscription], as_of)
+            for subscription in sorted(used - term_ids)
+        )
+        return sorted(rows, key=lambda row: row["id"])
+
+
+def _plan_terms(bundle: CustomerBundleLike, customer_id: str, out: CustomerRows) -> list[PlanTerm]:
+    terms: dict[str, PlanTerm] = {}
+    for n, raw in enumerate(_items(bundle.plans)):
+        record_id = _raw_id(raw, f"{customer_id}:customer_plans[{n}]")
+        try:
+            term = read_plan_term(record(raw, "customer plan"))
+        except MappingError as error:
+            out.reject("customer_plans", record_id, str(error), raw)
+            continue
+        if term.id in terms:
+            out.reject("customer_plans", record_id, "duplicate customer plan id", raw)
+            continue
+        terms[term.id] = term
+    return [terms[term_id] for term_id in sorted(terms)]
+
+
+def _read_invoices(
+    bundle: CustomerBundleLike,
+    customer_id: str,
+    options: MappingOptions,
+    taken: Set[str],
+    out: CustomerRows,
+) -> _Invoices:
+    invoices = _Invoices()
+    seen: set[str] = set()
+    for n, raw in enumerate(_items(bundle.invoices)):
+        record_id = _raw_id(raw, f"{customer_id}:invoices[{n}]")
+        try:
+            invoice = record(raw, "invoice")
+            header = read_header(invoice, identifier(invoice.get("id"), "invoice id"))
+        except MappingError as error:
+            if not _is_draft(raw):  # a draft is not sent: it is checked once it is final
+                out.reject("invoices", record_id, str(error), raw)
+            continue
+        if header.id in seen or header.id in taken:
+            out.reject("invoices", record_id, "duplicate invoice id", raw)
+            continue
+        seen.add(header.id)
+        if header.type == CONSOLIDATED and options.consolidated_invoices == "skip":
+            continue  # its amounts are on the constituent invoices of the child customers
+        invoices.headers.append((header, invoice))
+    invoices.headers.sort(key=lambda pair: pair[0].id)
+    return invoices
+
+
+def _attach_subscriptions(
+    invoices: _Invoices, terms: list[PlanTerm], customer_id: str, out: CustomerRows
+) -> None:
+    term_ids = {term.id for term in terms}
+    for header, _ in invoices.headers:
+        subscription = subscription_id(header, terms, customer_id)
+        invoices.subscription_of[header.id] = subscription
+        if subscription is not None:
+            source: Source = (
+                "customer_plan"
+                if subscription in term_ids
+                else "contract"
+                if header.contract_id
+                else "plan_invoices"
+            )
+            invoices.facts.setdefault(subscription, SubscriptionFacts(source)).observe(header)
+        if header.plan_id and header.period and header.is_periodic:
+            out.usage.observe_plan_period(header.plan_id, header.period.months)
+
+
+def _first_period_start(
+    subscription: str | None, terms: list[PlanTerm], invoices: _Invoices
+) -> datetime | None:
+    if subscription is None:
+        return None
+    starts = [t.starting_on for t in terms if t.id == subscription]
+    facts = invoices.facts.get(subscription)
+    if facts is not None and facts.first_start is not None:
+        starts.append(facts.first_start)
+    return min(starts, default=None)
+
+
+def _lines_by_charge(priced: PricedInvoice) -> dict[str, str]:
+    first: dict[str, str] = {}
+    for draft in priced.drafts:
+        if draft.charge_id is not None:
+            first.setdefault(draft.charge_id, f"{priced.header.id}:{draft.suffix}")
+    return first
+
+
+def _record_usage(priced: PricedInvoice, usage: CatalogUsage) -> None:
+    header = priced.header
+    date = header.date.isoformat() if header.date else ""
+    for draft in priced.drafts:
+        line_id = f"{header.id}:{draft.suffix}"
+        usage.use_product(draft.product_id, draft.product_name, Recency(date, line_id))
+        if draft.charge_id is not None:
+            usage.use_charge(draft.charge_id, ChargeUse(priced.currency.code, draft.product_id))
+
+
+def _note_payer(header: InvoiceHeader, invoices: _Invoices) -> None:
+    if header.payer_id is None or header.date is None:
+        return
+    candidate = (header.date, header.id, header.payer_id)
+    if invoices.payer is None or candidate > invoices.payer:
+        invoices.payer = candidate
+
+
+def _items(value: object) -> Iterator[object]:
+    if isinstance(value, list | tuple):
+        yield from value
+
+
+def _raw_id(raw: object, fallback: str) -> str:
+    value = raw.get("id") if isinstance(raw, dict) else None
+    return value if isinstance(value, str) and value else fallback
+
+
+def _is_draft(raw: object) -> bool:
+    return isinstance(raw, dict) and str(raw.get("status", "")).upper() == "DRAFT"

@@ -1,0 +1,128 @@
+"""The transform: staged Metronome catalog and customers in, the desired Fincome rows out.
+
+`transform` streams: it maps customer by customer and yields each one's invoices, lines,
+credit notes and subscriptions at once, so memory stays flat however many customers there
+are. What needs every customer comes last: customers (a parent must be known to be synced),
+then products and prices (shared by all customers). Pure: no I/O, no clock (`as_of` is given).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from destinations.fincome.ledger import Reject
+from destinations.fincome.schema import PUSH_ORDER
+from pipelines.transform.catalog import CatalogUsage, CatalogView, catalog_view
+from pipelines.transform.customer_mapping import CustomerRows, map_customer
+from pipelines.transform.customers import with_root_parents
+from pipelines.transform.inputs import CatalogLike, CustomerBundleLike
+from pipelines.transform.options import MappingOptions
+from pipelines.transform.prices import price_rows
+from pipelines.transform.products import product_rows
+from pipelines.transform.values import Row, to_datetime
+
+# Collections written per customer, in the order a customer's rows are yielded.
+PER_CUSTOMER = (
+    "subscriptions",
+    "invoices",
+    "invoice_line_items",
+    "credit_notes",
+    "credit_note_line_items",
+)
+
+
+@dataclass(frozen=True)
+class Emitted:
+    """One desired Fincome row of `collection`."""
+
+    collection: str
+    row: Row
+
+
+def transform(
+    catalog: CatalogLike,
+    bundles: Iterable[CustomerBundleLike],
+    options: MappingOptions,
+    as_of: datetime,
+) -> Iterator[Emitted | Reject]:
+    """Every desired Fincome row and every transform reject, deterministically ordered."""
+    moment = to_datetime(as_of, "as_of")
+    view = catalog_view(catalog)
+    account = _Account()
+    for bundle in bundles:
+        mapped = map_customer(bundle, view, options, moment, account.invoice_ids)
+        yield from mapped.rejects
+        yield from account.admit(mapped, bundle.customer)
+    yield from account.shared_rows(view, options)
+
+
+@dataclass
+class _Account:
+    """What the customers mapped so far hold that ids of later customers must not repeat."""
+
+    customers: dict[str, Row] = field(default_factory=dict)
+    invoice_ids: set[str] = field(default_factory=set)  # invoices and credit notes
+    subscription_ids: set[str] = field(default_factory=set)
+    usage: CatalogUsage = field(default_factory=CatalogUsage)
+
+    def admit(self, mapped: CustomerRows, payload: object) -> Iterator[Emitted | Reject]:
+        """One customer's rows, unless its id (or a customer plan id) is already taken."""
+        if mapped.customer is None:
+            return
+        customer_id = mapped.customer["id"]
+        if customer_id in self.customers:
+            yield Reject(
+                "transform", "customers", customer_id, "duplicate customer id", payload=payload
+            )
+            return
+        self.customers[customer_id] = mapped.customer
+        self.usage.merge(mapped.usage)
+        for row in mapped.rows.get("subscriptions", ()):
+            if row["id"] in self.subscription_ids:
+                reason = "customer plan id already used by another customer"
+                yield Reject("transform", "customer_plans", row["id"], reason, payload=row)
+            else:
+                self.subscription_ids.add(row["id"])
+                yield Emitted("subscriptions", row)
+        for collection in PER_CUSTOMER[1:]:
+            for row in mapped.rows.get(collection, ()):
+                yield Emitted(collection, row)
+        self.invoice_ids.update(row["id"] for row in mapped.rows.get("invoices", ()))
+        self.invoice_ids.update(row["id"] for row in mapped.rows.get("credit_notes", ()))
+
+    def shared_rows(self, view: CatalogView, options: MappingOptions) -> Iterator[Emitted]:
+        """What needs every customer: customers (parents known), then products and prices."""
+        for row in with_root_parents(self.customers.values()):
+            yield Emitted("customers", row)
+        prices = price_rows(view, self.usage, options)  # first: prices register their products
+        for row in product_rows(view, self.usage):
+            yield Emitted("products", row)
+        for row in prices:
+            yield Emitted("prices", row)
+
+
+@dataclass
+class DesiredState:
+    """The whole output of `transform` in memory: rows per collection and the rejects."""
+
+    rows: dict[str, list[Row]] = field(
+        default_factory=lambda: {collection.name: [] for collection in PUSH_ORDER}
+    )
+    rejects: list[Reject] = field(default_factory=list)
+
+
+def desired_state(
+    catalog: CatalogLike,
+    bundles: Iterable[CustomerBundleLike],
+    options: MappingOptions,
+    as_of: datetime,
+) -> DesiredState:
+    state = DesiredState()
+    for item in transform(catalog, bundles, options, as_of):
+        if isinstance(item, Reject):
+            state.rejects.append(item)
+        else:
+            state.rows[item.collection].append(item.row)
+    return state

@@ -1,0 +1,192 @@
+"""Cut a Metronome invoice into the lines Fincome will hold, with stable position ids.
+
+| Fincome line id | from |
+|---|---|
+| `{invoice_id}:L{i}.S{j}` | sub-line item j of line item i (array positions, from 0) |
+| `{invoice_id}:L{i}` | line item i when it has no sub-line items |
+| `{invoice_id}:L{i}.R` | the part of line item i's total its sub-lines do not explain |
+| `{invoice_id}:A{k}` | invoice adjustment k when its total is not zero |
+
+Amounts stay in the invoice's credit type here; `money.balance` converts and rounds them.
+Line items applying a postpaid commit are skipped: Metronome leaves them out of the total.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from typing import Literal
+
+from pipelines.transform.header import InvoiceHeader, Period, period_of
+from pipelines.transform.inputs import Record
+from pipelines.transform.values import (
+    MappingError,
+    Row,
+    custom_fields,
+    custom_properties,
+    optional_datetime,
+    optional_decimal,
+    optional_identifier,
+    optional_record,
+    records,
+    text,
+    to_decimal,
+)
+
+LineKind = Literal["sub_line", "line", "remainder", "adjustment"]
+ADJUSTMENT_PRODUCT = "metronome:adjustment"
+UNLINKED_PRODUCT = "metronome:unlinked"
+
+
+@dataclass(frozen=True)
+class Tier:
+    starting_at: Decimal
+    quantity: Decimal
+    price: Decimal
+
+
+@dataclass(frozen=True)
+class DraftLine:
+    """One future Fincome line, before money conversion."""
+
+    suffix: str  # the part of the id after `{invoice_id}:`
+    kind: LineKind
+    amount: Decimal  # in the invoice's credit type
+    description: str | None
+    product_id: str  # Fincome product id
+    product_name: str | None  # the Metronome line item's name, a fallback product name
+    line_type: str  # Metronome line item `type`, lower case ("adjustment" for adjustments)
+    charge_id: str | None = None
+    quantity: Decimal | None = None
+    period: Period | None = None  # seat dates, else the line item's own period
+    tiers: tuple[Tier, ...] = ()
+    properties: Row = field(default_factory=dict)  # Metronome custom fields and ids
+
+
+def draft_lines(invoice: Record, header: InvoiceHeader) -> list[DraftLine]:
+    """Every line of the invoice in position order; `MappingError` on malformed ones."""
+    drafts: list[DraftLine] = []
+    for i, item in enumerate(records(invoice.get("line_items"), "line_items")):
+        if _is_postpaid_commit(item):
+            continue
+        _check_credit_type(item, header, f"line_items[{i}]")
+        drafts.extend(_line_item(item, i))
+    for k, adjustment in enumerate(
+        records(invoice.get("invoice_adjustments"), "invoice_adjustments")
+    ):
+        draft = _adjustment(adjustment, k)
+        if draft.amount:
+            drafts.append(draft)
+    return drafts
+
+
+def _line_item(item: Record, i: int) -> list[DraftLine]:
+    where = f"line_items[{i}]"
+    total = to_decimal(item.get("total"), f"{where}.total")
+    name = text(item.get("name"))
+    product_id = optional_identifier(item.get("product_id")) or UNLINKED_PRODUCT
+    line_type = (text(item.get("type")) or "").lower()
+    period = period_of(
+        optional_datetime(item.get("starting_at"), f"{where}.starting_at"),
+        optional_datetime(item.get("ending_before"), f"{where}.ending_before"),
+    )
+    base = DraftLine(
+        suffix=f"L{i}",
+        kind="line",
+        amount=total,
+        description=name,
+        product_id=product_id,
+        product_name=name,
+        line_type=line_type,
+        quantity=optional_decimal(item.get("quantity"), f"{where}.quantity"),
+        period=period,
+        properties=custom_properties(custom_fields(item.get("custom_fields"), where)),
+    )
+    subs = records(item.get("sub_line_items"), f"{where}.sub_line_items")
+    if not subs:
+        return [base]
+    drafts = [_sub_line(sub, base, f"{where}.sub_line_items[{j}]", j) for j, sub in enumerate(subs)]
+    remainder = total - sum((d.amount for d in drafts), Decimal(0))
+    if remainder:
+        name_part = f"{name} (remainder)" if name else "Remainder"
+        drafts.append(
+            replace(
+                base,
+                suffix=f"L{i}.R",
+                kind="remainder",
+                amount=remainder,
+                description=name_part,
+                quantity=None,
+            )
+        )
+    return drafts
+
+
+def _sub_line(sub: Record, line: DraftLine, where: str, j: int) -> DraftLine:
+    seats = period_of(
+        optional_datetime(sub.get("start_date"), f"{where}.start_date"),
+        optional_datetime(sub.get("end_date"), f"{where}.end_date"),
+    )
+    charge_id = optional_identifier(sub.get("charge_id"))
+    ids = {
+        "metronome_charge_id": charge_id,
+        "metronome_credit_grant_id": sub.get("credit_grant_id"),
+    }
+    return DraftLine(
+        suffix=f"{line.suffix}.S{j}",
+        kind="sub_line",
+        amount=to_decimal(sub.get("subtotal"), f"{where}.subtotal"),
+        description=text(sub.get("name")) or line.description,
+        product_id=line.product_id,
+        product_name=line.product_name,
+        line_type=line.line_type,
+        charge_id=charge_id,
+        quantity=optional_decimal(sub.get("quantity"), f"{where}.quantity"),
+        period=seats or line.period,
+        tiers=_tiers(sub.get("tiers"), f"{where}.tiers"),
+        properties=custom_properties(
+            line.properties, custom_fields(sub.get("custom_fields"), where), ids
+        ),
+    )
+
+
+def _adjustment(adjustment: Record, k: int) -> DraftLine:
+    where = f"invoice_adjustments[{k}]"
+    grant_fields = custom_fields(adjustment.get("credit_grant_custom_fields"), where)
+    grant_id = {"metronome_credit_grant_id": adjustment.get("credit_grant_id")}
+    return DraftLine(
+        suffix=f"A{k}",
+        kind="adjustment",
+        amount=to_decimal(adjustment.get("total"), f"{where}.total"),
+        description=text(adjustment.get("name")),
+        product_id=ADJUSTMENT_PRODUCT,
+        product_name=None,
+        line_type="adjustment",
+        properties=custom_properties(grant_fields, grant_id),
+    )
+
+
+def _tiers(value: object, where: str) -> tuple[Tier, ...]:
+    return tuple(
+        Tier(
+            starting_at=to_decimal(tier.get("starting_at"), f"{where}[{n}].starting_at"),
+            quantity=to_decimal(tier.get("quantity"), f"{where}[{n}].quantity"),
+            price=to_decimal(tier.get("price"), f"{where}[{n}].price"),
+        )
+        for n, tier in enumerate(records(value, where))
+    )
+
+
+def _is_postpaid_commit(item: Record) -> bool:
+    applied = item.get("applied_commit_or_credit")
+    return isinstance(applied, dict) and str(applied.get("type", "")).upper() == "POSTPAID"
+
+
+def _check_credit_type(item: Record, header: InvoiceHeader, where: str) -> None:
+    """Lines in another unit than the invoice would make its total meaningless."""
+    line_type = optional_record(item.get("credit_type"), f"{where}.credit_type").get("id")
+    invoice_type = optional_record(header.credit_type, "credit_type").get("id")
+    if line_type is not None and invoice_type is not None and line_type != invoice_type:
+        raise MappingError(
+            f"{where} is in credit type {line_type!r} but the invoice is in {invoice_type!r}"
+        )

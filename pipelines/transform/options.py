@@ -1,0 +1,80 @@
+"""The mapping's options: the `[mapping]` section of `.dlt/config.toml`, typed and validated.
+
+The options type knows nothing of dlt; `pipelines.transform.config.load_mapping_options`
+reads the section through dlt and hands it to `mapping_options`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from pipelines.transform.currencies import ISO_4217_EXPONENTS
+
+LineType = Literal["subscription", "one_off"]
+
+
+class MappingConfigError(ValueError):
+    """A `[mapping]` key holds a value the mapping cannot use; the message names the key."""
+
+
+class PricingUnit(BaseModel):
+    """How a custom pricing unit converts: 1 unit = `factor` `currency`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    currency: str
+    factor: Decimal = Field(gt=0, lt=Decimal(10) ** 12)
+
+    @field_validator("currency")
+    @classmethod
+    def _iso_currency(cls, code: str) -> str:
+        if code not in ISO_4217_EXPONENTS:
+            raise ValueError(f"{code!r} is not an ISO 4217 currency code")
+        return code
+
+    @field_validator("factor")
+    @classmethod
+    def _plain_factor(cls, factor: Decimal) -> Decimal:
+        exponent = factor.as_tuple().exponent
+        if not isinstance(exponent, int) or exponent < -20 or len(factor.as_tuple().digits) > 30:
+            raise ValueError("factor needs at most 30 digits and 20 decimal places")
+        return factor
+
+
+class MappingOptions(BaseModel):
+    """Every choice of the Metronome -> Fincome mapping that a deployment may change."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    email_field: str = "email"
+    country_field: str = "country"
+    zip_code_field: str = "zip_code"
+    price_type: str = Field(default="recurring", min_length=1)
+    credit_note_sign: Literal["negative", "positive"] = "negative"
+    consolidated_invoices: Literal["skip", "keep"] = "skip"
+    ad_hoc_line_type: LineType = "one_off"
+    pricing_units: dict[str, PricingUnit] = Field(default_factory=dict)
+    line_types: dict[str, LineType] = Field(default_factory=dict)
+    plan_period_months: dict[str, int] = Field(default_factory=dict)
+
+    @field_validator("plan_period_months")
+    @classmethod
+    def _positive_months(cls, months: dict[str, int]) -> dict[str, int]:
+        bad = sorted(plan for plan, count in months.items() if not 1 <= count <= 120)
+        if bad:
+            raise ValueError(f"months must be 1..120 (plans {', '.join(bad)})")
+        return months
+
+
+def mapping_options(section: Mapping[str, Any]) -> MappingOptions:
+    """Validate a `[mapping]` section; `MappingConfigError` names the first bad key."""
+    try:
+        return MappingOptions.model_validate(dict(section))
+    except ValidationError as error:
+        first = error.errors()[0]
+        key = ".".join(["mapping", *(str(part) for part in first["loc"])])
+        raise MappingConfigError(f"{key}: {first['msg']}") from None
