@@ -1,1 +1,165 @@
-"""The Metronome dlt source."""
+"""The Metronome dlt source: customers, customer plans, plans, plan charges, credit types and
+invoices, each merged by id into its own table.
+
+`max_table_nesting=0` keeps nested objects whole as JSON columns, so an invoice with its line
+items, sub-lines, tiers and adjustments is one row. Records that cannot be staged go to
+`on_reject` and the run goes on. Invoices are read per customer, in parallel (a parallelized
+transformer: size dlt's `[extract] workers` like `max_concurrency`), from a window that each
+customer's cursor decides (see `cursors.py`).
+
+    pipeline = dlt.pipeline("metronome", destination="duckdb", dataset_name="metronome_raw")
+    pipeline.run(metronome_source())  # token from SOURCES__METRONOME__API_TOKEN
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import dlt
+from dlt.extract import DltResource
+
+from httpkit import RequestStats
+from sources.metronome.client import MetronomeClient
+from sources.metronome.cursors import BillingWindow, InvoiceReadPlan
+from sources.metronome.records import ExtractReject, RejectSink
+from sources.metronome.resources import (
+    list_credit_types,
+    list_customer_plans,
+    list_customers,
+    list_invoices,
+    list_plan_charges,
+    list_plans,
+)
+from sources.metronome.settings import (
+    CREDIT_TYPE_COLUMNS,
+    CUSTOMER_COLUMNS,
+    CUSTOMER_PLAN_COLUMNS,
+    DEFAULT_BASE_URL,
+    INVOICE_COLUMNS,
+    MAX_PAGE_SIZE,
+    PLAN_CHARGE_COLUMNS,
+    PLAN_COLUMNS,
+    MetronomeSettings,
+)
+
+__all__ = ["ExtractReject", "MetronomeClient", "MetronomeSettings", "metronome_source"]
+
+log = logging.getLogger(__name__)
+
+
+def _log_reject(reject: ExtractReject) -> None:
+    log.warning("%s %s not staged: %s", reject.collection, reject.record_id, reject.reason)
+
+
+@dlt.source(name="metronome", max_table_nesting=0)
+def metronome_source(
+    *,
+    api_token: str = dlt.secrets.value,
+    base_url: str = DEFAULT_BASE_URL,
+    page_size: int = MAX_PAGE_SIZE,
+    lookback_days: int = 45,
+    requests_per_second: float = 8.0,
+    max_concurrency: int = 4,
+    timeout_seconds: float = 60.0,
+    max_attempts: int = 8,
+    retry_budget_seconds: float = 120.0,
+    allow_insecure_http: bool = False,
+    full_refresh: bool = False,
+    backfill_start: datetime | None = None,
+    backfill_end: datetime | None = None,
+    customer_ids: Sequence[str] | None = None,
+    on_reject: RejectSink | None = None,
+    request_stats: RequestStats | None = None,
+) -> Sequence[DltResource]:
+    """Metronome's billing objects, read incrementally per customer.
+
+    Args:
+        api_token: bearer token (secret).
+        base_url: API root; plain http only for loopback unless `allow_insecure_http`.
+        page_size: `limit` of every list call (1..100).
+        lookback_days: how far before a customer's latest billing period each run re-reads.
+        requests_per_second: client-side pacing shared by all threads; 0 turns it off.
+        max_concurrency: HTTP connections for the parallel per-customer reads.
+        timeout_seconds, max_attempts, retry_budget_seconds: per-request limits.
+        full_refresh: re-read every invoice and rebuild the per-customer cursors.
+        backfill_start, backfill_end: re-read only these billing periods (Metronome's
+            `starting_on`/`ending_before`); no cursor moves.
+        customer_ids: only these customers (and their plans and invoices).
+        on_reject: receives every record that cannot be staged (default: a warning log).
+        request_stats: counts every HTTP attempt, for run reports.
+    """
+    settings = MetronomeSettings(
+        api_token=api_token,
+        base_url=base_url,
+        page_size=page_size,
+        lookback_days=lookback_days,
+        requests_per_second=requests_per_second,
+        max_concurrency=max_concurrency,
+        timeout_seconds=timeout_seconds,
+        max_attempts=max_attempts,
+        retry_budget_seconds=retry_budget_seconds,
+        allow_insecure_http=allow_insecure_http,
+    )
+    if problems := settings.problems():
+        raise ValueError("; ".join(f"{name} {why}" for name, why in problems.items()))
+    client = MetronomeClient.from_settings(settings, stats=request_stats)
+    plan = InvoiceReadPlan(
+        lookback_days=lookback_days,
+        full_refresh=full_refresh,
+        backfill=_backfill_window(backfill_start, backfill_end),
+    )
+    return _resources(client, plan, customer_ids, on_reject or _log_reject)
+
+
+def _backfill_window(start: datetime | None, end: datetime | None) -> BillingWindow | None:
+    if start is None and end is None:
+        return None
+    if start is None or end is None or not start < end:
+        raise ValueError("a backfill needs both backfill_start and backfill_end, start first")
+    return BillingWindow(starting_on=start, ending_before=end)
+
+
+def _resources(
+    client: MetronomeClient,
+    plan: InvoiceReadPlan,
+    customer_ids: Sequence[str] | None,
+    on_reject: RejectSink,
+) -> tuple[DltResource, ...]:
+    merged: dict[str, Any] = {"write_disposition": "merge", "primary_key": "id"}
+    customers = dlt.resource(list_customers, name="customers", columns=CUSTOMER_COLUMNS, **merged)(
+        client, customer_ids, on_reject
+    )
+    plans = dlt.resource(list_plans, name="plans", columns=PLAN_COLUMNS, **merged)(
+        client, on_reject
+    )
+    credit_types = dlt.resource(
+        list_credit_types, name="credit_types", columns=CREDIT_TYPE_COLUMNS, **merged
+    )(client, on_reject)
+    customer_plans = dlt.transformer(
+        list_customer_plans,
+        data_from=customers,
+        name="customer_plans",
+        columns=CUSTOMER_PLAN_COLUMNS,
+        parallelized=True,
+        **merged,
+    )(client, on_reject)
+    plan_charges = dlt.transformer(
+        list_plan_charges,
+        data_from=plans,
+        name="plan_charges",
+        columns=PLAN_CHARGE_COLUMNS,
+        parallelized=True,
+        **merged,
+    )(client, on_reject)
+    invoices = dlt.transformer(
+        list_invoices,
+        data_from=customers,
+        name="invoices",
+        columns=INVOICE_COLUMNS,
+        parallelized=True,
+        **merged,
+    )(client, plan, on_reject, datetime.now(UTC))
+    return customers, customer_plans, plans, plan_charges, credit_types, invoices

@@ -1,0 +1,101 @@
+"""Metronome defaults, endpoints and the column hints of every staged table.
+
+The hints keep money exact and shapes stable: top-level amounts are `decimal` (never DOUBLE),
+timestamps are `timestamp`, nested objects and lists are `json` even when the first row seen
+holds `null` (so a later object never becomes a variant column). Fields not listed here are
+still staged: dlt adds a column for each unknown field a newer API sends.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from dlt.common.data_types import TDataType
+from dlt.common.schema.typing import TColumnSchema
+
+DEFAULT_BASE_URL = "https://api.metronome.com"
+MAX_PAGE_SIZE = 100  # Metronome caps `limit` at 100 on every list endpoint
+
+CUSTOMERS_PATH = "/v1/customers"
+CUSTOMER_PLANS_PATH = "/v1/customers/{customer_id}/plans"
+INVOICES_PATH = "/v1/customers/{customer_id}/invoices"
+PLANS_PATH = "/v1/plans"
+PLAN_DETAILS_PATH = "/v1/planDetails/{plan_id}"
+PLAN_CHARGES_PATH = "/v1/planDetails/{plan_id}/charges"
+CREDIT_TYPES_PATH = "/v1/credit-types/list"
+CUSTOMER_IDS_PER_REQUEST = 100  # `customer_ids` filter of the customer list takes at most 100
+
+
+@dataclass(frozen=True, kw_only=True)
+class MetronomeSettings:
+    """Everything needed to talk to Metronome; field names are the config keys.
+
+    `requests_per_second = 0` turns client-side pacing off (for local emulators).
+    """
+
+    api_token: str
+    base_url: str = DEFAULT_BASE_URL
+    page_size: int = MAX_PAGE_SIZE
+    lookback_days: int = 45
+    requests_per_second: float = 8.0
+    max_concurrency: int = 4
+    timeout_seconds: float = 60.0
+    max_attempts: int = 8
+    retry_budget_seconds: float = 120.0
+    allow_insecure_http: bool = False
+
+    def __repr__(self) -> str:  # never show the token, even in a debugger or a traceback
+        shown = ", ".join(
+            f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.name != "api_token"
+        )
+        return f"MetronomeSettings(api_token=***, {shown})"
+
+    def problems(self) -> dict[str, str]:
+        """Invalid fields and why, by field name; empty when the settings are usable."""
+        checks: dict[str, tuple[bool, str]] = {
+            "api_token": (bool(self.api_token.strip()), "must not be empty"),
+            "page_size": (1 <= self.page_size <= MAX_PAGE_SIZE, "must be between 1 and 100"),
+            "lookback_days": (self.lookback_days >= 0, "must be 0 or more"),
+            "requests_per_second": (self.requests_per_second >= 0, "must be 0 (off) or more"),
+            "max_concurrency": (self.max_concurrency >= 1, "must be 1 or more"),
+            "timeout_seconds": (self.timeout_seconds > 0, "must be more than 0"),
+            "max_attempts": (self.max_attempts >= 1, "must be 1 or more"),
+            "retry_budget_seconds": (self.retry_budget_seconds > 0, "must be more than 0"),
+        }
+        return {name: reason for name, (ok, reason) in checks.items() if not ok}
+
+
+def _hints(data_type: TDataType, *names: str) -> dict[str, TColumnSchema]:
+    return {name: {"data_type": data_type, "nullable": True} for name in names}
+
+
+CUSTOMER_COLUMNS = {
+    **_hints("timestamp", "created_at", "updated_at", "archived_at"),
+    **_hints("json", "ingest_aliases", "custom_fields", "customer_config"),
+    **_hints("json", "current_billable_status"),
+}
+CUSTOMER_PLAN_COLUMNS = {
+    **_hints("text", "customer_id"),
+    **_hints("timestamp", "starting_on", "ending_before"),
+    **_hints("decimal", "net_payment_terms_days"),
+    **_hints("json", "custom_fields", "trial_info"),
+}
+PLAN_COLUMNS = {
+    **_hints("json", "custom_fields", "minimums", "overage_rates", "credit_grants"),
+}
+PLAN_CHARGE_COLUMNS = {
+    **_hints("text", "plan_id"),
+    **_hints("decimal", "quantity", "start_period", "tier_reset_frequency"),
+    **_hints("json", "credit_type", "custom_fields", "prices", "unit_conversion"),
+}
+CREDIT_TYPE_COLUMNS = {
+    **_hints("bool", "is_currency"),
+}
+INVOICE_COLUMNS = {
+    **_hints("decimal", "total", "subtotal", "net_payment_terms_days"),
+    **_hints("timestamp", "start_timestamp", "end_timestamp", "issued_at", "created_at"),
+    **_hints("json", "credit_type", "line_items", "invoice_adjustments", "custom_fields"),
+    **_hints("json", "plan_custom_fields", "contract_custom_fields", "customer_custom_fields"),
+    **_hints("json", "external_invoice", "revenue_system_invoices", "correction_record"),
+    **_hints("json", "constituent_invoices", "payer", "reseller_royalty", "billable_status"),
+}
