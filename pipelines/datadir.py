@@ -1,0 +1,86 @@
+"""The data dir: where one installation keeps its DuckDB file, dlt folders and run lock.
+
+    <data dir>/billing_sync.duckdb   every schema (metronome_raw, fincome, fincome_sync)
+    <data dir>/dlt/                  dlt pipelines_dir of every pipeline
+    <data dir>/billing-sync.lock     held for the whole run
+    <data dir>/reports/              reconcile reports
+
+Paths are always absolute: dlt, Airflow and cron may change the working directory, and a
+relative DuckDB path would then point somewhere else.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+DATA_DIR_ENV = "BILLING_SYNC_DATA_DIR"
+DEFAULT_DATA_DIR = "./data"
+
+
+class RunLockHeld(Exception):
+    """Another run holds this data dir's lock."""
+
+    def __init__(self, lock_path: Path) -> None:
+        super().__init__(f"another billing-sync run holds {lock_path}; try again when it ends")
+        self.lock_path = lock_path
+
+
+@dataclass(frozen=True)
+class DataDir:
+    root: Path
+
+    @property
+    def duckdb_path(self) -> Path:
+        return self.root / "billing_sync.duckdb"
+
+    @property
+    def dlt_dir(self) -> Path:
+        return self.root / "dlt"
+
+    @property
+    def lock_path(self) -> Path:
+        return self.root / "billing-sync.lock"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.root / "reports"
+
+    def ensure(self) -> DataDir:
+        """Create the folders (not the DuckDB file) and return self."""
+        self.dlt_dir.mkdir(parents=True, exist_ok=True)
+        self.reports_dir.mkdir(exist_ok=True)
+        return self
+
+
+def resolve_data_dir(option: str | os.PathLike[str] | None = None) -> DataDir:
+    """`--data-dir` when given, else $BILLING_SYNC_DATA_DIR, else ./data; made absolute."""
+    chosen = option if option else os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR
+    return DataDir(Path(chosen).expanduser().absolute())
+
+
+@contextmanager
+def run_lock(data_dir: DataDir) -> Iterator[None]:
+    """Hold the data dir's run lock, or raise `RunLockHeld` at once without waiting.
+
+    It is an OS lock (flock): the kernel drops it when its process dies, so a crashed run
+    never blocks the next one. The lock file is kept, since unlinking it on release would
+    let two runs lock two different files of the same name.
+    """
+    data_dir.root.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(
+        data_dir.lock_path, blocking=False, fallback_to_soft=False, preserve_lock_file=True
+    )
+    try:
+        lock.acquire()
+    except Timeout:
+        raise RunLockHeld(data_dir.lock_path) from None
+    try:
+        yield
+    finally:
+        lock.release()

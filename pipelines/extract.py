@@ -1,0 +1,226 @@
+"""`run_extract`: pull Metronome into `metronome_raw` with dlt, and record what was set aside.
+
+The dlt pipeline `metronome_extract` loads into `<data dir>/billing_sync.duckdb` (dataset
+`metronome_raw`) and keeps its working folder in `<data dir>/dlt`; both paths are absolute.
+A package left pending by an interrupted run is loaded first: it is a complete extract
+whose cursor state dlt already committed, so dropping it would lose those rows until a full
+refresh. Records the source could not stage go to `fincome_sync.rejects` (stage `extract`)
+after the load, in the same DuckDB file. The caller holds the data-dir run lock.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from datetime import time as clock_time
+from typing import Any
+
+import dlt
+import duckdb
+from dlt.pipeline.exceptions import PipelineStepFailed
+
+from destinations.fincome.ledger import LedgerStore, Reject
+from httpkit import RequestStats
+from pipelines.config import ConfigError, env_key
+from pipelines.datadir import DataDir
+from sources.metronome import ExtractReject, MetronomeSettings, metronome_source
+from sources.metronome.client import MetronomeAuthError, MetronomeError
+
+PIPELINE_NAME = "metronome_extract"
+DATASET = "metronome_raw"
+TABLES = ("customers", "customer_plans", "plans", "plan_charges", "credit_types", "invoices")
+
+log = logging.getLogger(__name__)
+
+
+class ExtractFailed(Exception):
+    """The extract stopped; the message says why in one line (no secret in it)."""
+
+
+@dataclass(frozen=True)
+class ExtractOptions:
+    """What to read: everything changed (default), everything, or one billing window."""
+
+    full_refresh: bool = False
+    backfill_start: date | None = None
+    backfill_end: date | None = None  # exclusive: Metronome's `ending_before`
+    customer_ids: tuple[str, ...] | None = None
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "full_refresh": self.full_refresh,
+            "backfill": (
+                {"start": str(self.backfill_start), "end": str(self.backfill_end)}
+                if self.backfill_start
+                else None
+            ),
+            "customers": list(self.customer_ids) if self.customer_ids is not None else None,
+        }
+
+
+@dataclass(frozen=True)
+class ExtractResult:
+    tables: dict[str, int]  # rows staged by this run per table (merged by id)
+    rejects: tuple[ExtractReject, ...]
+    requests: dict[str, Any]  # httpkit.RequestStats.snapshot(): attempts, retries, ...
+    duration_seconds: float
+    load_ids: tuple[str, ...]
+    resumed_packages: int  # pending packages of an interrupted run, loaded first
+    options: ExtractOptions = field(default_factory=ExtractOptions)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "tables": self.tables,
+            "rejects": [
+                {"collection": r.collection, "record_id": r.record_id, "reason": r.reason}
+                for r in self.rejects
+            ],
+            "requests": self.requests,
+            "duration_seconds": self.duration_seconds,
+            "load_ids": list(self.load_ids),
+            "resumed_packages": self.resumed_packages,
+            "options": self.options.describe(),
+        }
+
+
+def extract_pipeline(data_dir: DataDir) -> dlt.Pipeline:
+    data_dir.ensure()
+    return dlt.pipeline(
+        pipeline_name=PIPELINE_NAME,
+        destination=dlt.destinations.duckdb(str(data_dir.duckdb_path)),
+        dataset_name=DATASET,
+        pipelines_dir=str(data_dir.dlt_dir),
+    )
+
+
+def run_extract(
+    data_dir: DataDir, settings: MetronomeSettings, options: ExtractOptions | None = None
+) -> ExtractResult:
+    """Extract per `options` into the data dir; raises `ExtractFailed` or `ConfigError`."""
+    options = options or ExtractOptions()
+    started = time.monotonic()
+    stats = RequestStats()
+    rejects = _RejectCollector()
+    try:
+        pipeline = extract_pipeline(data_dir)
+        resumed = _finish_pending(pipeline)
+        source = metronome_source(
+            **asdict(settings),
+            full_refresh=options.full_refresh,
+            backfill_start=_midnight(options.backfill_start),
+            backfill_end=_midnight(options.backfill_end),
+            customer_ids=options.customer_ids,
+            on_reject=rejects.add,
+            request_stats=stats,
+        )
+        pipeline.extract(source, workers=settings.max_concurrency)
+        normalized = pipeline.normalize()
+        loaded = pipeline.load()
+        loaded.raise_on_failed_jobs()
+    except PipelineStepFailed as exc:
+        raise _explain(exc) from exc
+    load_ids = tuple(loaded.loads_ids)
+    _record_rejects(data_dir, rejects.all(), load_ids)
+    counts = normalized.row_counts
+    return ExtractResult(
+        tables={table: counts.get(table, 0) for table in TABLES},
+        rejects=rejects.all(),
+        requests=stats.snapshot(),
+        duration_seconds=round(time.monotonic() - started, 3),
+        load_ids=load_ids,
+        resumed_packages=resumed,
+        options=options,
+    )
+
+
+def _finish_pending(pipeline: dlt.Pipeline) -> int:
+    pending = len(pipeline.list_extracted_load_packages()) + len(
+        pipeline.list_normalized_load_packages()
+    )
+    if pending:
+        log.warning("loading %d package(s) left pending by an interrupted run", pending)
+        pipeline.normalize()
+        pipeline.load().raise_on_failed_jobs()
+    return pending
+
+
+def _midnight(day: date | None) -> datetime | None:
+    return None if day is None else datetime.combine(day, clock_time(0), tzinfo=UTC)
+
+
+class _RejectCollector:
+    """Collects rejects from every extract thread; one per record (the last reason wins)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_key: dict[tuple[str, str], ExtractReject] = {}
+
+    def add(self, reject: ExtractReject) -> None:
+        with self._lock:
+            self._by_key[(reject.collection, reject.record_id)] = reject
+
+    def all(self) -> tuple[ExtractReject, ...]:
+        with self._lock:
+            return tuple(self._by_key[key] for key in sorted(self._by_key))
+
+
+def _record_rejects(
+    data_dir: DataDir, rejects: Sequence[ExtractReject], load_ids: Sequence[str]
+) -> None:
+    """Open this run's rejects, and resolve earlier ones whose record has now been staged."""
+    with duckdb.connect(str(data_dir.duckdb_path)) as connection:
+        ledger = LedgerStore(connection)
+        ledger.add_rejects(
+            Reject("extract", r.collection, r.record_id, r.reason, payload=r.payload)
+            for r in rejects
+        )
+        still_open: dict[str, list[str]] = {}
+        for row in ledger.open_rejects(stage="extract"):
+            still_open.setdefault(row["collection"], []).append(row["record_id"])
+        for collection, record_ids in still_open.items():
+            if collection in TABLES and load_ids:
+                staged = _staged_now(connection, collection, record_ids, load_ids)
+                ledger.resolve_rejects("extract", collection, staged)
+
+
+def _staged_now(
+    connection: duckdb.DuckDBPyConnection,
+    collection: str,
+    record_ids: Sequence[str],
+    load_ids: Sequence[str],
+) -> list[str]:
+    exists = connection.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+        [DATASET, collection],
+    ).fetchall()[0][0]
+    if not exists:
+        return []
+    rows = connection.execute(
+        f"SELECT id FROM {DATASET}.{collection} WHERE id IN (SELECT unnest(?::VARCHAR[])) "
+        "AND _dlt_load_id IN (SELECT unnest(?::VARCHAR[]))",
+        [list(record_ids), list(load_ids)],
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+def _explain(failure: PipelineStepFailed) -> Exception:
+    """The cause as a one-line error; a token Metronome refuses is a configuration error."""
+    chain: list[BaseException] = []
+    cause: BaseException | None = failure
+    while cause is not None and cause not in chain:
+        chain.append(cause)
+        cause = cause.__cause__ or cause.__context__
+    for link in chain:
+        if isinstance(link, MetronomeAuthError):
+            return ConfigError(
+                env_key("sources.metronome.api_token"), f"refused by Metronome ({link})"
+            )
+    reason = next((link for link in chain if isinstance(link, MetronomeError)), chain[-1])
+    text = " ".join(str(reason).split())[:300]
+    if not isinstance(reason, MetronomeError):
+        text = f"{type(reason).__name__}: {text}"
+    return ExtractFailed(f"{failure.step} step failed: {text}")

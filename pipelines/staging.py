@@ -1,0 +1,190 @@
+"""Read `metronome_raw` back as API-shaped dicts: the transform's only view of Metronome.
+
+Every row comes back as the object Metronome sent: JSON columns parsed (numbers inside as
+int or Decimal), top-level timestamps as ISO strings ending in `Z`, top-level decimals as
+Decimal without dlt's padding zeros, and dlt's `_dlt_*` columns dropped. A table that does
+not exist yet (nothing extracted) reads as empty.
+
+Customers are streamed in id order, a chunk of customers at a time, so memory stays flat
+however many customers and invoices are staged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+DATASET = "metronome_raw"
+CHUNK_SIZE = 100  # customers per query; bounds the invoices held in memory at once
+
+Row = dict[str, Any]
+StagingDB = duckdb.DuckDBPyConnection | str | os.PathLike[str]
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """The account-wide objects, by id."""
+
+    plans: dict[str, Row]
+    plan_charges: dict[str, Row]
+    credit_types: dict[str, Row]
+
+
+@dataclass(frozen=True)
+class CustomerBundle:
+    """One customer (active or archived) with its customer plans and all its invoices."""
+
+    customer: Row
+    plans: list[Row]  # the customer's plans (`/v1/customers/{id}/plans`), by starting_on
+    invoices: list[Row]  # DRAFT, FINALIZED and VOID, by start_timestamp
+
+
+def read_catalog(db: StagingDB) -> Catalog:
+    """Plans, plan charges and credit types, by id; empty when nothing is staged."""
+    with _cursor(db) as cursor:
+        tables = _Tables(cursor)
+        return Catalog(
+            plans={row["id"]: row for row in tables.rows("plans", order="id")},
+            plan_charges={row["id"]: row for row in tables.rows("plan_charges", order="id")},
+            credit_types={row["id"]: row for row in tables.rows("credit_types", order="id")},
+        )
+
+
+def iter_customer_bundles(
+    db: StagingDB, customer_ids: Sequence[str] | None = None, *, chunk_size: int = CHUNK_SIZE
+) -> Iterator[CustomerBundle]:
+    """Every staged customer (or only `customer_ids`), ordered by id, with plans and invoices."""
+    with _cursor(db) as cursor:
+        tables = _Tables(cursor)
+        if not tables.exists("customers"):
+            return
+        ids = tables.customer_ids(customer_ids)
+        for start in range(0, len(ids), chunk_size):
+            yield from _bundles(tables, ids[start : start + chunk_size])
+
+
+def _bundles(tables: _Tables, ids: list[str]) -> Iterator[CustomerBundle]:
+    plans = _grouped(
+        tables.rows("customer_plans", where="customer_id", ids=ids, order="starting_on, id")
+    )
+    invoices = _grouped(
+        tables.rows(
+            "invoices", where="customer_id", ids=ids, order="start_timestamp NULLS FIRST, id"
+        )
+    )
+    for customer in tables.rows("customers", where="id", ids=ids, order="id"):
+        customer_id = customer["id"]
+        yield CustomerBundle(
+            customer=customer,
+            plans=plans.get(customer_id, []),
+            invoices=invoices.get(customer_id, []),
+        )
+
+
+def _grouped(rows: list[Row]) -> dict[str, list[Row]]:
+    groups: dict[str, list[Row]] = {}
+    for row in rows:
+        groups.setdefault(row["customer_id"], []).append(row)
+    return groups
+
+
+@contextmanager
+def _cursor(db: StagingDB) -> Iterator[duckdb.DuckDBPyConnection | None]:
+    """A cursor of its own (the caller's connection may be busy), or None: no file yet."""
+    if isinstance(db, duckdb.DuckDBPyConnection):
+        with closing(db.cursor()) as cursor:
+            yield cursor
+    elif not Path(db).exists():
+        yield None
+    else:
+        with closing(duckdb.connect(str(db))) as connection:
+            yield connection
+
+
+class _Tables:
+    """Typed reads of the staged tables, with each column's converter from its SQL type."""
+
+    def __init__(self, cursor: duckdb.DuckDBPyConnection | None) -> None:
+        self.cursor = cursor
+        self.columns: dict[str, list[tuple[str, str]]] = {}
+        if cursor is not None:
+            for table, column, sql_type in cursor.execute(
+                "SELECT table_name, column_name, data_type FROM information_schema.columns "
+                "WHERE table_schema = ? AND column_name NOT LIKE '\\_dlt\\_%' ESCAPE '\\' "
+                "ORDER BY table_name, ordinal_position",
+                [DATASET],
+            ).fetchall():
+                self.columns.setdefault(table, []).append((column, sql_type))
+
+    def exists(self, table: str) -> bool:
+        return table in self.columns
+
+    def customer_ids(self, only: Sequence[str] | None) -> list[str]:
+        assert self.cursor is not None
+        query = f"SELECT id FROM {DATASET}.customers"
+        params: list[Any] = []
+        if only is not None:
+            query += " WHERE id IN (SELECT unnest(?::VARCHAR[]))"
+            params.append(list(only))
+        return [row[0] for row in self.cursor.execute(query + " ORDER BY id", params).fetchall()]
+
+    def rows(
+        self, table: str, *, order: str, where: str | None = None, ids: list[str] | None = None
+    ) -> list[Row]:
+        if self.cursor is None or table not in self.columns:
+            return []
+        columns = self.columns[table]
+        select = ", ".join(f'"{name}"' for name, _ in columns)
+        query = f"SELECT {select} FROM {DATASET}.{table}"
+        params: list[Any] = []
+        if where is not None:
+            query += f" WHERE {where} IN (SELECT unnest(?::VARCHAR[]))"
+            params.append(ids)
+        converters = [(name, _converter(sql_type)) for name, sql_type in columns]
+        return [
+            {name: convert(value) for (name, convert), value in zip(converters, row, strict=True)}
+            for row in self.cursor.execute(f"{query} ORDER BY {order}", params).fetchall()
+        ]
+
+
+def _converter(sql_type: str) -> Callable[[Any], Any]:
+    if sql_type == "JSON":
+        return _from_json
+    if sql_type.startswith("TIMESTAMP"):
+        return _to_iso
+    if sql_type.startswith("DECIMAL"):
+        return _plain_decimal
+    return _unchanged
+
+
+def _unchanged(value: Any) -> Any:
+    return value
+
+
+def _from_json(value: str | None) -> Any:
+    return None if value is None else json.loads(value, parse_float=Decimal)
+
+
+def _to_iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _plain_decimal(value: Decimal | None) -> Decimal | None:
+    """12.500000000 -> 12.5 and 2500.000000000 -> 2500 (never 2.5E+3)."""
+    if value is None:
+        return None
+    if value == value.to_integral_value():
+        return value.quantize(Decimal(1))
+    return value.normalize()
