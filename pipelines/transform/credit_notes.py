@@ -39,6 +39,7 @@ from decimal import Decimal
 
 from pipelines.transform.invoice_line_items import LineContext, line_properties
 from pipelines.transform.invoices import PricedInvoice, credit_type_name
+from pipelines.transform.money import plain_zero
 from pipelines.transform.options import MappingOptions
 from pipelines.transform.values import MappingError, Row, custom_properties, text
 
@@ -88,7 +89,7 @@ def credit_note_line_rows(
             "id": f"{priced.header.id}:{draft.suffix}",
             "credit_note_id": priced.header.id,
             "invoice_line_item_id": corrected_lines_by_charge.get(draft.charge_id or ""),
-            "amount": amount * sign,
+            "amount": plain_zero(amount * sign),
             "discount_amount": Decimal(0),
             "temporary_discount_amount": Decimal(0),
             "currency_code": priced.currency.code,

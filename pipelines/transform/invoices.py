@@ -59,7 +59,9 @@ def price_invoice(
     amounts = balance(
         [currency.convert(d.amount) for d in drafts], currency.convert(header.total), currency
     )
-    return PricedInvoice(header, currency, drafts, amounts)
+    # a remainder worth less than half a minor unit is rounding noise, not a line
+    kept = [(d, a) for d, a in zip(drafts, amounts, strict=True) if a or d.kind != "remainder"]
+    return PricedInvoice(header, currency, [d for d, _ in kept], [a for _, a in kept])
 
 
 def invoice_row(

@@ -7,7 +7,8 @@
 | `{invoice_id}:L{i}.R` | the part of line item i's total its sub-lines do not explain |
 | `{invoice_id}:A{k}` | invoice adjustment k when its total is not zero |
 
-Amounts stay in the invoice's credit type here; `money.balance` converts and rounds them.
+Amounts stay in the invoice's credit type here; `money.balance` converts and rounds them (a
+remainder that rounds to zero is then left out: it is rounding noise, not a charge).
 Line items applying a postpaid commit are skipped: Metronome leaves them out of the total.
 """
 

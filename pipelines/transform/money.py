@@ -51,13 +51,13 @@ class Currency:
 
     def round(self, amount: Decimal) -> Decimal:
         with localcontext(MONEY_CONTEXT):
-            return amount.quantize(self.minor_unit, rounding=ROUND_HALF_EVEN)
+            return plain_zero(amount.quantize(self.minor_unit, rounding=ROUND_HALF_EVEN))
 
     def unit_price(self, amount: Decimal) -> Decimal | None:
         """A converted unit price to 9 decimals, None when it cannot travel exactly."""
         with localcontext(MONEY_CONTEXT):
             price = (amount * self.factor).quantize(PRICE_PLACES, rounding=ROUND_HALF_EVEN)
-        return price if sendable(price) else None
+        return plain_zero(price) if sendable(price) else None
 
 
 def resolve_currency(
@@ -110,6 +110,11 @@ def balance(amounts: Sequence[Decimal], total: Decimal, currency: Currency) -> l
     for amount in (*rounded, rounded_total):
         require_sendable(amount, currency)
     return rounded
+
+
+def plain_zero(amount: Decimal) -> Decimal:
+    """-0.00 is 0.00: DuckDB stores no negative zero, so its hash would change on the way."""
+    return amount if amount else amount.copy_abs()
 
 
 def sendable(amount: Decimal) -> bool:

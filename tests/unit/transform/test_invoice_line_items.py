@@ -246,3 +246,12 @@ def test_catalog_charge_type_is_a_property() -> None:
     item = line(1000, [sub_line(1000, charge_id="ch-seat")])
     found = by_id(run(invoice(lines=[item]), cat=catalog(seat)), "invoice_line_items")
     assert found["inv-1:L0.S0"]["custom_properties"]["metronome_charge_type"] == "seat"
+
+
+def test_a_remainder_that_rounds_to_nothing_is_left_out_and_zero_is_never_negative() -> None:
+    item = line("999.7", [sub_line(1000), sub_line("-0.2", charge_id="ch-api")])
+    found = _lines(invoice(lines=[item]))
+    assert [(row["id"], str(row["amount_excluding_tax_after_discount"])) for row in found] == [
+        ("inv-1:L0.S0", "10.00"),
+        ("inv-1:L0.S1", "0.00"),  # -0.2 cents rounds to 0.00, not -0.00
+    ]

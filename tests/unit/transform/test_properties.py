@@ -70,7 +70,9 @@ def test_every_invoice_s_lines_add_up_exactly_to_its_converted_total(
     assert state.rejects == []
     sums: dict[str, Decimal] = defaultdict(Decimal)
     for row in state.rows["invoice_line_items"]:
-        sums[row["invoice_id"]] += row["amount_excluding_tax_after_discount"]
+        amount = row["amount_excluding_tax_after_discount"]
+        sums[row["invoice_id"]] += amount
+        assert amount or not amount.is_signed()  # no -0.00: DuckDB would not keep its sign
         _, exponent = FACTORS[
             {"USD": "USD (cents)"}.get(row["currency_code"], row["currency_code"])
         ]

@@ -1,0 +1,63 @@
+"""Run the transform over what is staged: `metronome_raw` in, the `fincome` tables out.
+
+Reads staging through `pipelines.staging` (catalog first, then customers streamed in id
+order), maps with `pipelines.transform.engine.transform`, spools the rows and replaces the
+`fincome` tables in one transaction. Returns the rows written per collection and the
+transform rejects; storing the rejects (`LedgerStore.add_rejects`) is the caller's job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from destinations.fincome.ledger import Reject
+from pipelines.staging import iter_customer_bundles, read_catalog
+from pipelines.transform.engine import Emitted, transform
+from pipelines.transform.options import MappingOptions
+from pipelines.transform.tables import DEFAULT_SCHEMA, DesiredStateWriter
+
+
+@dataclass(frozen=True)
+class TransformResult:
+    counts: dict[str, int]  # rows written per Fincome collection
+    rejects: list[Reject] = field(default_factory=list)
+
+
+def run_transform(
+    db: duckdb.DuckDBPyConnection,
+    options: MappingOptions,
+    as_of: datetime,
+    *,
+    schema: str = DEFAULT_SCHEMA,
+    spool_dir: Path | None = None,
+) -> TransformResult:
+    """Rebuild the `fincome` schema from every staged customer (the desired state is whole).
+
+    `spool_dir` holds the rows between mapping and loading (the data dir is a good place).
+    """
+    items = transform(read_catalog(db), iter_customer_bundles(db), options, as_of)
+    return write_desired_state(db, items, schema=schema, spool_dir=spool_dir)
+
+
+def write_desired_state(
+    db: duckdb.DuckDBPyConnection,
+    items: Iterable[Emitted | Reject],
+    *,
+    schema: str = DEFAULT_SCHEMA,
+    spool_dir: Path | None = None,
+) -> TransformResult:
+    """Write the rows of a transform to the `fincome` tables; return counts and rejects."""
+    rejects: list[Reject] = []
+    with DesiredStateWriter(schema, spool_dir) as writer:
+        for item in items:
+            if isinstance(item, Reject):
+                rejects.append(item)
+            else:
+                writer.add(item.collection, item.row)
+        writer.commit(db)
+        return TransformResult(dict(writer.counts), rejects)

@@ -1,0 +1,117 @@
+"""The `fincome` schema: one table per collection, replaced wholesale in one transaction.
+
+Columns are exactly the seed's create fields of the collection (`destinations.fincome.schema`),
+typed by field kind, plus `row_hash` (`destinations.fincome.body.row_hash`). Rows are first
+spooled to one NDJSON file per collection, then each file is loaded with a single
+`read_json`: one statement per table however many rows, where `executemany` would take a
+round trip per row.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping
+from decimal import Decimal
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+import duckdb
+import orjson
+
+from destinations.fincome.body import row_hash
+from destinations.fincome.schema import PUSH_ORDER, Collection, FieldKind
+
+DEFAULT_SCHEMA = "fincome"
+SQL_TYPES: dict[FieldKind, str] = {
+    "string": "VARCHAR",
+    "number": "DECIMAL(38,9)",
+    "integer": "BIGINT",
+    "datetime": "TIMESTAMP WITH TIME ZONE",
+    "object": "JSON",
+}
+
+
+def column_types(collection: Collection) -> dict[str, str]:
+    """Column name -> SQL type, in the seed's field order, then `row_hash`."""
+    columns = {spec.name: SQL_TYPES[spec.kind] for spec in collection.fields}
+    return {**columns, "row_hash": "VARCHAR"}
+
+
+def _spool_value(value: Any) -> Any:
+    # Decimals travel as text so DuckDB casts them to DECIMAL exactly, never via a double.
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+class DesiredStateWriter:
+    """Spool rows per collection, then replace the `fincome` tables with them at once.
+
+    Use as a context manager: `add` rows, then `commit` (nothing is written to DuckDB until
+    then, and the spool files are removed on exit whatever happens). The spool goes under
+    `spool_dir` (e.g. the data dir: it can be hundreds of MB) or the system temp folder.
+    """
+
+    def __init__(self, schema: str = DEFAULT_SCHEMA, spool_dir: Path | None = None) -> None:
+        self.schema = schema
+        self.counts = {collection.name: 0 for collection in PUSH_ORDER}
+        self._folder = tempfile.TemporaryDirectory(prefix="transform-spool-", dir=spool_dir)
+        self._files: dict[str, IO[bytes]] = {}
+
+    def __enter__(self) -> DesiredStateWriter:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self._close_files()
+        self._folder.cleanup()
+
+    def add(self, collection: str, row: Mapping[str, Any]) -> None:
+        spool = self._files.get(collection)
+        if spool is None:
+            spool = self._files[collection] = self._path(collection).open("wb")
+        line = {**row, "row_hash": row_hash(collection, row)}
+        spool.write(orjson.dumps(line, default=_spool_value, option=orjson.OPT_APPEND_NEWLINE))
+        self.counts[collection] += 1
+
+    def commit(self, db: duckdb.DuckDBPyConnection) -> None:
+        """Replace every `fincome` table with the spooled rows, in one transaction."""
+        self._close_files()
+        cursor = db.cursor()
+        try:
+            cursor.execute("BEGIN TRANSACTION")
+            cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
+            for collection in PUSH_ORDER:
+                self._replace_table(cursor, collection)
+            cursor.execute("COMMIT")
+        except BaseException:
+            cursor.execute("ROLLBACK")
+            raise
+        finally:
+            cursor.close()
+
+    def _replace_table(self, cursor: duckdb.DuckDBPyConnection, collection: Collection) -> None:
+        table = f"{self.schema}.{collection.name}"
+        columns = column_types(collection)
+        definition = ", ".join(f"{name} {sql_type}" for name, sql_type in columns.items())
+        cursor.execute(f"CREATE OR REPLACE TABLE {table} ({definition})")
+        if not self.counts[collection.name]:
+            return
+        names = ", ".join(columns)
+        cursor.execute(
+            f"INSERT INTO {table} SELECT {names} FROM read_json(?, "
+            "format = 'newline_delimited', columns = ?, maximum_object_size = 67108864)",
+            [str(self._path(collection.name)), columns],
+        )
+
+    def _path(self, collection: str) -> Path:
+        return Path(self._folder.name) / f"{collection}.ndjson"
+
+    def _close_files(self) -> None:
+        for spool in self._files.values():
+            spool.close()
