@@ -26,6 +26,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Hashable, Iterable
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 
 from sandbox.fincome.facts import Fact, service_period
 from sandbox.fincome.money import CENT
@@ -35,6 +36,7 @@ Row = list[Decimal]  # one account's MRR at each instant
 Value = Decimal | int
 
 
+@lru_cache(maxsize=1 << 16)  # lines of one billing period share their bounds
 def months_between(start: datetime, end: datetime) -> Decimal:
     whole = (end.year - start.year) * 12 + end.month - start.month
     while _shift(start, whole) > end:
