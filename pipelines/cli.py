@@ -1,0 +1,46 @@
+"""`billing-sync`: the command line (console script `billing-sync = pipelines.cli:main`).
+
+Exit codes: 0 done, 1 failed, 2 bad usage or configuration (the message names the key),
+3 finished with rejected records, 75 another run holds the data-dir lock. Each command lives
+in `pipelines/commands/` (see its docstring for adding one).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+
+from pipelines.commands import demo, emulator, extract
+from pipelines.commands.common import configure_logging, set_verbose
+
+COMMAND_GROUPS = (extract, emulator, demo)
+
+app = typer.Typer(
+    name="billing-sync",
+    help="Keep a Fincome account in step with Metronome.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+for group in COMMAND_GROUPS:
+    group.register(app)
+
+
+@app.callback()
+def root(
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log everything, tracebacks included.")
+    ] = False,
+) -> None:
+    set_verbose(verbose)
+
+
+def main() -> None:
+    # dlt reports anonymous usage unless told not to, and .dlt/config.toml is only read from
+    # the working directory: a cron job started elsewhere must not phone home either
+    os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+    configure_logging()
+    app()

@@ -1,0 +1,158 @@
+"""What every command shares: options, exit codes, output, error handling, run records.
+
+A command builds an `Outcome` (exit code, JSON payload, a renderer for people) inside
+`run_command`, which turns known failures into their exit codes, prints either the JSON
+object or the rendering, and logs the one summary line every run leaves behind.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from enum import IntEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import duckdb
+import typer
+from rich.console import Console
+
+from pipelines.config import ConfigError
+from pipelines.datadir import DataDir, RunLockHeld
+from pipelines.extract import ExtractFailed
+from pipelines.runs import OUTCOMES, RunLog
+
+log = logging.getLogger("billing_sync")
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    FAILED = 1
+    USAGE = 2  # bad usage or configuration; the message names the key
+    REJECTS = 3  # finished, but some records were set aside
+    LOCKED = 75  # another run holds the data-dir lock (EX_TEMPFAIL)
+
+
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        help="Folder of the DuckDB file and dlt state [env: BILLING_SYNC_DATA_DIR; default ./data]",
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print one JSON object instead of tables.")
+]
+
+
+def _nothing(console: Console) -> None:
+    """A failed command shows nothing but its summary line."""
+
+
+@dataclass
+class Outcome:
+    """What a command did: its exit code, its JSON object, and how to show it to a person."""
+
+    exit_code: ExitCode
+    payload: dict[str, Any]
+    summary: str  # the run's one-line summary, without the command name
+    render: Callable[[Console], None] = _nothing
+
+
+def run_command(command: str, json_output: bool, body: Callable[[], Outcome]) -> None:
+    """Run `body`, print its outcome, log the summary line, and exit with its code."""
+    try:
+        outcome = body()
+    except Exception as exc:
+        log.debug("%s failed", command, exc_info=exc)  # the traceback, with --verbose only
+        code, message = classify(exc)
+        payload: dict[str, Any] = {"error": message}
+        if isinstance(exc, ConfigError):
+            payload["key"] = exc.key
+        outcome = Outcome(exit_code=code, payload=payload, summary=message)
+    status = OUTCOMES.get(int(outcome.exit_code), "failed")
+    if json_output:
+        head = {"command": command, "status": status, "exit_code": int(outcome.exit_code)}
+        typer.echo(json.dumps({**head, **outcome.payload}, default=str))
+    else:
+        outcome.render(Console(highlight=False))
+    level = logging.INFO if outcome.exit_code in (ExitCode.OK, ExitCode.REJECTS) else logging.ERROR
+    log.log(level, "%s %s (exit %d): %s", command, status, outcome.exit_code, outcome.summary)
+    raise typer.Exit(int(outcome.exit_code))
+
+
+def classify(exc: BaseException) -> tuple[ExitCode, str]:
+    """The exit code of a failure and its one-line message (never a traceback)."""
+    if isinstance(exc, ConfigError):
+        return ExitCode.USAGE, str(exc)
+    if isinstance(exc, RunLockHeld):
+        return ExitCode.LOCKED, str(exc)
+    if isinstance(exc, ExtractFailed):
+        return ExitCode.FAILED, str(exc)
+    # a bug or an unforeseen outage
+    text = " ".join(f"{type(exc).__name__}: {exc}".split())
+    return ExitCode.FAILED, f"{text} (run with --verbose for details)"
+
+
+@contextmanager
+def recorded_run(data_dir: DataDir, command: str, options: dict[str, Any]) -> Iterator[RunRecord]:
+    """Record the run in `fincome_sync.runs` (for `status`); `options` must hold no secret."""
+    with duckdb.connect(str(data_dir.duckdb_path)) as connection:
+        run_id = RunLog(connection).start(command, options)
+    record = RunRecord()
+    try:
+        yield record
+    except Exception as exc:
+        code, record.error = classify(exc)
+        record.exit_code = int(code)
+        raise
+    finally:
+        with duckdb.connect(str(data_dir.duckdb_path)) as connection:
+            RunLog(connection).finish(
+                run_id,
+                exit_code=record.exit_code,
+                summary=record.summary,
+                error=record.error,
+            )
+
+
+@dataclass
+class RunRecord:
+    """Filled in by the command; a run that raises is recorded as failed with the error."""
+
+    exit_code: int = ExitCode.FAILED
+    summary: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+
+OWN_LOGGERS = ("billing_sync", "pipelines", "sources", "destinations", "httpkit")
+
+
+def configure_logging() -> None:
+    """Send our loggers to stderr: warnings, and each run's summary line.
+
+    The handler sits on our own loggers, not on the root: with Airflow installed, dlt imports
+    it while reading configuration and Airflow's logging setup replaces the root handlers.
+    """
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%S")
+    )
+    for name in OWN_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.addHandler(handler)
+        logger.propagate = False
+        logger.setLevel(logging.WARNING)
+    log.setLevel(logging.INFO)
+
+
+def set_verbose(verbose: bool) -> None:
+    """--verbose: everything down to DEBUG, tracebacks of unexpected failures included."""
+    if verbose:
+        for name in OWN_LOGGERS:
+            logging.getLogger(name).setLevel(logging.DEBUG)

@@ -1,0 +1,151 @@
+"""`billing-sync extract` and `billing-sync backfill`: Metronome into DuckDB only.
+
+`--json` prints one object:
+
+    {"command": "extract", "status": "ok" | "rejects" | "failed" | "misconfigured" | "locked",
+     "exit_code": 0 | 3 | 1 | 2 | 75, "data_dir": "/abs/path",
+     "tables": {"customers": 200, "customer_plans": 200, "plans": 4, "plan_charges": 12,
+                "credit_types": 3, "invoices": 2400},          # rows staged by this run
+     "rejects": [{"collection": "invoices", "record_id": "...", "reason": "missing status"}],
+     "requests": {"attempts": 612, "retries": 2, "throttled": 1, "by_status": {"200": 610}},
+     "duration_seconds": 12.3, "load_ids": ["..."], "resumed_packages": 0,
+     "options": {"full_refresh": false, "backfill": null | {"start", "end"},
+                 "customers": null | ["id", ...]}}
+
+A failure carries `"error"` (one line) instead, and `"key"` (the environment variable) when
+the configuration is at fault.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pipelines.commands.common import (
+    DataDirOption,
+    ExitCode,
+    JsonOption,
+    Outcome,
+    recorded_run,
+    run_command,
+)
+from pipelines.config import load_metronome_settings
+from pipelines.datadir import DataDir, resolve_data_dir, run_lock
+from pipelines.extract import ExtractOptions, ExtractResult, run_extract
+
+CustomerOption = Annotated[
+    list[str] | None,
+    typer.Option("--customer", metavar="ID", help="Only this Metronome customer id (repeatable)."),
+]
+SHOWN_REJECTS = 20
+
+
+def register(app: typer.Typer) -> None:
+    app.command(help="Pull Metronome into DuckDB (metronome_raw) only.")(extract)
+    app.command(help="Re-read one billing-period window without moving the cursors.")(backfill)
+
+
+def extract(
+    full_refresh: Annotated[
+        bool, typer.Option("--full-refresh", help="Re-read every invoice, not only recent ones.")
+    ] = False,
+    customer: CustomerOption = None,
+    data_dir: DataDirOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    options = ExtractOptions(
+        full_refresh=full_refresh, customer_ids=tuple(customer) if customer else None
+    )
+    run_command("extract", json_output, lambda: extract_outcome("extract", data_dir, options))
+
+
+def backfill(
+    start: Annotated[
+        datetime,
+        typer.Option(
+            "--start",
+            formats=["%Y-%m-%d"],
+            metavar="DATE",
+            help="Periods starting on or after (YYYY-MM-DD).",
+        ),
+    ],
+    end: Annotated[
+        datetime,
+        typer.Option(
+            "--end",
+            formats=["%Y-%m-%d"],
+            metavar="DATE",
+            help="Periods ending before (YYYY-MM-DD).",
+        ),
+    ],
+    customer: CustomerOption = None,
+    data_dir: DataDirOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    if start >= end:
+        raise typer.BadParameter("--start must be before --end", param_hint="--start")
+    options = ExtractOptions(
+        backfill_start=start.date(),
+        backfill_end=end.date(),
+        customer_ids=tuple(customer) if customer else None,
+    )
+    run_command("backfill", json_output, lambda: extract_outcome("backfill", data_dir, options))
+
+
+def extract_outcome(command: str, data_dir_option: Path | None, options: ExtractOptions) -> Outcome:
+    """Load the settings, take the lock, extract, and describe the result."""
+    settings = load_metronome_settings()
+    data_dir = resolve_data_dir(data_dir_option)
+    with run_lock(data_dir), recorded_run(data_dir, command, options.describe()) as record:
+        result = run_extract(data_dir, settings, options)
+        outcome = result_outcome(data_dir, result)
+        record.exit_code = int(outcome.exit_code)
+        record.summary = result.to_json()
+    return outcome
+
+
+def result_outcome(data_dir: DataDir, result: ExtractResult) -> Outcome:
+    code = ExitCode.REJECTS if result.rejects else ExitCode.OK
+    return Outcome(
+        exit_code=code,
+        payload={"data_dir": str(data_dir.root), **result.to_json()},
+        summary=summarize(result),
+        render=lambda console: render_result(console, data_dir, result),
+    )
+
+
+def summarize(result: ExtractResult) -> str:
+    tables = " ".join(f"{name}={count}" for name, count in result.tables.items())
+    requests = result.requests
+    return (
+        f"{tables} rejects={len(result.rejects)} requests={requests['attempts']} "
+        f"retries={requests['retries']} in {result.duration_seconds:.1f}s"
+    )
+
+
+def render_result(console: Console, data_dir: DataDir, result: ExtractResult) -> None:
+    staged = Table(title=f"Staged into {data_dir.duckdb_path} (metronome_raw)")
+    staged.add_column("table")
+    staged.add_column("rows this run", justify="right")
+    for name, count in result.tables.items():
+        staged.add_row(name, f"{count:,}")
+    console.print(staged)
+    if result.rejects:
+        rejects = Table(title=f"Set aside: {len(result.rejects)} record(s) (fincome_sync.rejects)")
+        for column in ("collection", "record id", "reason"):
+            rejects.add_column(column)
+        for reject in result.rejects[:SHOWN_REJECTS]:
+            rejects.add_row(reject.collection, reject.record_id, reject.reason)
+        console.print(rejects)
+    requests = result.requests
+    console.print(
+        f"{requests['attempts']:,} HTTP requests ({requests['retries']} retried, "
+        f"{requests['throttled']} throttled) in {result.duration_seconds:.1f} s"
+    )
+    if result.resumed_packages:
+        console.print(f"Loaded {result.resumed_packages} package(s) an interrupted run left.")
