@@ -87,26 +87,30 @@ class FincomeStore:
         embedded = body.pop(spec.embedded) if spec.embedded else None
         if body["id"] in self.records[collection]:
             raise Conflict(f"{collection} {body['id']!r} already exists")
-        entries: list[tuple[CollectionSpec, Loc, Record]] = [(spec, ["body"], body)]
-        errors: list[ErrorItem] = []
-        if spec.embedded:
-            child = COLLECTIONS[spec.embedded]
-            lines = self._embedded_lines(child, embedded or [])
-            entries += [(child, ["body", child.name, i], line) for i, line in enumerate(lines)]
-            errors += _embedding_errors(child, body["id"], lines)
+        entries, errors = self._entries(spec, body, embedded or [])
         pending: Pending = {}
         for entry_spec, _, record in entries:
             pending.setdefault(entry_spec.name, set()).add(record["id"])
-        errors += [
-            error
-            for entry_spec, loc, record in entries
-            for error in self._rule_errors(entry_spec, record, loc, pending)
-        ]
+        for entry_spec, loc, record in entries:
+            errors += self._rule_errors(entry_spec, record, loc, pending)
         if errors:
             raise Invalid(errors)
         for entry_spec, _, record in entries:
             self._insert(entry_spec, record)
         return self.read(collection, body["id"])
+
+    def _entries(
+        self, spec: CollectionSpec, body: Record, embedded: list[Record]
+    ) -> tuple[list[tuple[CollectionSpec, Loc, Record]], list[ErrorItem]]:
+        """The records one create writes (the body, then its embedded lines, each with its
+        loc in the request) and the errors of the embedded lines as a group."""
+        entries: list[tuple[CollectionSpec, Loc, Record]] = [(spec, ["body"], body)]
+        if not spec.embedded:
+            return entries, []
+        child = COLLECTIONS[spec.embedded]
+        lines = self._embedded_lines(child, embedded)
+        entries += [(child, ["body", child.name, i], line) for i, line in enumerate(lines)]
+        return entries, _embedding_errors(child, body["id"], lines)
 
     def _embedded_lines(self, child: CollectionSpec, lines: list[Record]) -> list[Record]:
         """Embedded lines with their defaults; 409 if one of them is already stored."""

@@ -7,7 +7,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from sandbox.common.server import serve_in_thread
+from sandbox.common.server import serve_in_thread, spawned
 from sandbox.fincome.app import build_app
 from tests.fixtures.fincome import (
     FincomeEmulator,
@@ -178,3 +178,14 @@ def test_request_log_groups_calls_by_endpoint(
         "GET /invoice_line_items/{id}": 1,
     }
     assert log["by_status"] == {"200": 2, "201": 2, "404": 1}
+
+
+def test_python_m_sandbox_serves_the_emulator() -> None:
+    with spawned(
+        "fincome", ["--api-key", "k", "--key-header", "Fincome-Key", "--seed", "9"]
+    ) as server:
+        headers = {"Fincome-Key": "k"}
+        created = httpx.post(server.url + "/customers", json={"id": "c"}, headers=headers)
+        assert created.status_code == 201
+        metric = httpx.get(server.url + "/metrics/mrr", headers=headers).json()
+        assert metric["meta"]["company_id"] == 9
