@@ -47,9 +47,8 @@ class ControlPlane:
         ]
 
     async def _reset(self, request: Request) -> Response:
-        options = await _json_body(request)
         try:
-            self.reset(options)
+            self.reset(await _json_body(request))
         except (ValueError, ValidationError) as exc:
             return JSONResponse({"message": str(exc)}, status_code=400)
         self.faults.configure(FaultSettings())
@@ -63,7 +62,10 @@ class ControlPlane:
         if request.method == "DELETE":
             self.log.clear()
         elif request.method == "PUT":
-            options = await _json_body(request)
+            try:
+                options = await _json_body(request)
+            except ValueError as exc:
+                return JSONResponse({"message": str(exc)}, status_code=400)
             self.log.capture_bodies = bool(options.get("capture_bodies", False))
         try:
             since = int(request.query_params.get("since", 0))
@@ -78,7 +80,7 @@ class ControlPlane:
         if request.method == "PUT":
             try:
                 self.faults.configure(FaultSettings.model_validate(await _json_body(request)))
-            except ValidationError as exc:
+            except (ValueError, ValidationError) as exc:
                 return JSONResponse({"message": str(exc)}, status_code=400)
         elif request.method == "DELETE":
             self.faults.configure(FaultSettings())
@@ -89,7 +91,10 @@ async def _json_body(request: Request) -> dict[str, Any]:
     raw = await request.body()
     if not raw:
         return {}
-    parsed = orjson.loads(raw)
+    try:
+        parsed = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise ValueError("the body is not valid JSON") from None
     if not isinstance(parsed, dict):
         raise ValueError("expected a JSON object")
     return parsed

@@ -113,8 +113,12 @@ def test_fail_ids_and_control_plane_is_never_faulted(http: httpx.Client) -> None
     assert http.get("/_emulator/state").status_code == 200
 
 
-def test_bad_request_log_paging_is_a_400(http: httpx.Client) -> None:
+def test_bad_control_requests_are_400s(http: httpx.Client) -> None:
     assert http.get("/_emulator/requests", params={"since": "x"}).status_code == 400
+    for path in ("/_emulator/reset", "/_emulator/faults", "/_emulator/requests"):
+        method = "POST" if path.endswith("reset") else "PUT"
+        for body in (b"{not json", b"[1, 2]"):
+            assert http.request(method, path, content=body).status_code == 400, (path, body)
 
 
 def test_bad_fault_settings_are_refused(http: httpx.Client) -> None:
