@@ -10,16 +10,21 @@ becomes a `Reject` and the rest goes on.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Set
+from collections.abc import Set
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-from destinations.fincome.ledger import Reject
+from pipelines.transform.bundle import (
+    CustomerInvoices,
+    CustomerRows,
+    raw_id,
+    read_invoices,
+    read_plan_terms,
+)
 from pipelines.transform.catalog import CatalogUsage, CatalogView, ChargeUse, Recency
 from pipelines.transform.credit_notes import credit_note_line_rows, credit_note_row, is_credit_note
 from pipelines.transform.customers import customer_row, with_payer
-from pipelines.transform.header import CONSOLIDATED, InvoiceHeader, read_header
+from pipelines.transform.header import InvoiceHeader
 from pipelines.transform.inputs import CustomerBundleLike, Record
 from pipelines.transform.invoice_line_items import LineContext, line_item_row
 from pipelines.transform.invoices import PricedInvoice, invoice_row, price_invoice
@@ -29,42 +34,25 @@ from pipelines.transform.subscriptions import (
     Source,
     SubscriptionFacts,
     invoice_only_row,
-    read_plan_term,
     recurring_of,
     subscription_id,
     term_row,
 )
-from pipelines.transform.values import MappingError, Row, identifier, record
+from pipelines.transform.values import MappingError, Row, clean_text, identifier, record
 
 INTERNAL_ERROR = "internal mapping error (please report)"
+
+
+def internal_error(error: Exception) -> str:
+    """The reject reason for a failure the mapping did not foresee (a bug to fix)."""
+    try:
+        message = clean_text(str(error))
+    except ValueError:  # a message holding an int too large to print
+        message = ""
+    return f"{INTERNAL_ERROR}: {type(error).__name__}: {message}"
+
+
 PUSHED_STATUSES = ("FINALIZED", "VOID")
-
-
-@dataclass
-class CustomerRows:
-    """Everything one customer maps to."""
-
-    customer: Row | None = None
-    rows: dict[str, list[Row]] = field(default_factory=dict)
-    rejects: list[Reject] = field(default_factory=list)
-    usage: CatalogUsage = field(default_factory=CatalogUsage)
-
-    def add(self, collection: str, *rows: Row) -> None:
-        self.rows.setdefault(collection, []).extend(rows)
-
-    def reject(self, collection: str, record_id: str, reason: str, payload: Any) -> None:
-        self.rejects.append(Reject("transform", collection, record_id, reason, payload=payload))
-
-
-@dataclass
-class _Invoices:
-    """The customer's invoices as read, and what mapping them established so far."""
-
-    headers: list[tuple[InvoiceHeader, Record]] = field(default_factory=list)
-    subscription_of: dict[str, str | None] = field(default_factory=dict)
-    facts: dict[str, SubscriptionFacts] = field(default_factory=dict)
-    synced: dict[str, dict[str, str]] = field(default_factory=dict)  # id -> charge -> line id
-    payer: tuple[datetime, str, str] | None = None  # date, invoice id, payer id
 
 
 def map_customer(
@@ -75,6 +63,22 @@ def map_customer(
     taken_invoice_ids: Set[str] = frozenset(),
 ) -> CustomerRows:
     """The Fincome rows of one customer; ids in `taken_invoice_ids` are rejected as duplicates."""
+    try:
+        return _map_customer(bundle, view, options, as_of, taken_invoice_ids)
+    except Exception as error:  # one bad customer must not stop the sync
+        out = CustomerRows()
+        reason = internal_error(error)
+        out.reject("customers", raw_id(bundle.customer, "<customer>"), reason, bundle.customer)
+        return out
+
+
+def _map_customer(
+    bundle: CustomerBundleLike,
+    view: CatalogView,
+    options: MappingOptions,
+    as_of: datetime,
+    taken_invoice_ids: Set[str],
+) -> CustomerRows:
     out = CustomerRows()
     try:
         customer = record(bundle.customer, "customer")
@@ -83,13 +87,13 @@ def map_customer(
     except MappingError as error:
         out.reject(
             "customers",
-            _raw_id(bundle.customer, "<customer without id>"),
+            raw_id(bundle.customer, "<customer without id>"),
             f"{error}; its plans and invoices are not synced",
             bundle.customer,
         )
         return out
-    job = _Job(customer_id, _plan_terms(bundle, customer_id, out), view, options, out)
-    job.invoices = _read_invoices(bundle, customer_id, options, taken_invoice_ids, out)
+    job = _Job(customer_id, read_plan_terms(bundle, customer_id, out), view, options, out)
+    job.invoices = read_invoices(bundle, customer_id, options, taken_invoice_ids, out)
     _attach_subscriptions(job.invoices, job.terms, customer_id, out)
     for corrections in (False, True):  # a credit note needs the invoice it corrects
         for header, raw in job.invoices.headers:
@@ -109,7 +113,7 @@ class _Job:
     view: CatalogView
     options: MappingOptions
     out: CustomerRows
-    invoices: _Invoices = field(default_factory=_Invoices)
+    invoices: CustomerInvoices = field(default_factory=CustomerInvoices)
 
     def map_invoice_guarded(self, header: InvoiceHeader, raw: Record) -> None:
         """Map one invoice; whatever goes wrong becomes a reject of that invoice only."""
@@ -118,7 +122,7 @@ class _Job:
         except MappingError as error:
             self.out.reject("invoices", header.id, str(error), raw)
         except Exception as error:  # one bad record must not stop the sync
-            reason = f"{INTERNAL_ERROR}: {type(error).__name__}: {error}"
+            reason = internal_error(error)
             self.out.reject("invoices", header.id, reason, raw)
 
     def map_invoice(self, header: InvoiceHeader, raw: Record) -> None:
@@ -179,53 +183,8 @@ class _Job:
         return sorted(rows, key=lambda row: row["id"])
 
 
-def _plan_terms(bundle: CustomerBundleLike, customer_id: str, out: CustomerRows) -> list[PlanTerm]:
-    terms: dict[str, PlanTerm] = {}
-    for n, raw in enumerate(_items(bundle.plans)):
-        record_id = _raw_id(raw, f"{customer_id}:customer_plans[{n}]")
-        try:
-            term = read_plan_term(record(raw, "customer plan"))
-        except MappingError as error:
-            out.reject("customer_plans", record_id, str(error), raw)
-            continue
-        if term.id in terms:
-            out.reject("customer_plans", record_id, "duplicate customer plan id", raw)
-            continue
-        terms[term.id] = term
-    return [terms[term_id] for term_id in sorted(terms)]
-
-
-def _read_invoices(
-    bundle: CustomerBundleLike,
-    customer_id: str,
-    options: MappingOptions,
-    taken: Set[str],
-    out: CustomerRows,
-) -> _Invoices:
-    invoices = _Invoices()
-    seen: set[str] = set()
-    for n, raw in enumerate(_items(bundle.invoices)):
-        record_id = _raw_id(raw, f"{customer_id}:invoices[{n}]")
-        try:
-            invoice = record(raw, "invoice")
-            header = read_header(invoice, identifier(invoice.get("id"), "invoice id"))
-        except MappingError as error:
-            if not _is_draft(raw):  # a draft is not sent: it is checked once it is final
-                out.reject("invoices", record_id, str(error), raw)
-            continue
-        if header.id in seen or header.id in taken:
-            out.reject("invoices", record_id, "duplicate invoice id", raw)
-            continue
-        seen.add(header.id)
-        if header.type == CONSOLIDATED and options.consolidated_invoices == "skip":
-            continue  # its amounts are on the constituent invoices of the child customers
-        invoices.headers.append((header, invoice))
-    invoices.headers.sort(key=lambda pair: pair[0].id)
-    return invoices
-
-
 def _attach_subscriptions(
-    invoices: _Invoices, terms: list[PlanTerm], customer_id: str, out: CustomerRows
+    invoices: CustomerInvoices, terms: list[PlanTerm], customer_id: str, out: CustomerRows
 ) -> None:
     term_ids = {term.id for term in terms}
     for header, _ in invoices.headers:
@@ -245,7 +204,7 @@ def _attach_subscriptions(
 
 
 def _first_period_start(
-    subscription: str | None, terms: list[PlanTerm], invoices: _Invoices
+    subscription: str | None, terms: list[PlanTerm], invoices: CustomerInvoices
 ) -> datetime | None:
     if subscription is None:
         return None
@@ -274,23 +233,9 @@ def _record_usage(priced: PricedInvoice, usage: CatalogUsage) -> None:
             usage.use_charge(draft.charge_id, ChargeUse(priced.currency.code, draft.product_id))
 
 
-def _note_payer(header: InvoiceHeader, invoices: _Invoices) -> None:
+def _note_payer(header: InvoiceHeader, invoices: CustomerInvoices) -> None:
     if header.payer_id is None or header.date is None:
         return
     candidate = (header.date, header.id, header.payer_id)
     if invoices.payer is None or candidate > invoices.payer:
         invoices.payer = candidate
-
-
-def _items(value: object) -> Iterator[object]:
-    if isinstance(value, list | tuple):
-        yield from value
-
-
-def _raw_id(raw: object, fallback: str) -> str:
-    value = raw.get("id") if isinstance(raw, dict) else None
-    return value if isinstance(value, str) and value else fallback
-
-
-def _is_draft(raw: object) -> bool:
-    return isinstance(raw, dict) and str(raw.get("status", "")).upper() == "DRAFT"

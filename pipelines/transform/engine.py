@@ -14,8 +14,9 @@ from datetime import datetime
 
 from destinations.fincome.ledger import Reject
 from destinations.fincome.schema import PUSH_ORDER
+from pipelines.transform.bundle import CustomerRows
 from pipelines.transform.catalog import CatalogUsage, CatalogView, catalog_view
-from pipelines.transform.customer_mapping import CustomerRows, map_customer
+from pipelines.transform.customer_mapping import map_customer
 from pipelines.transform.customers import with_root_parents
 from pipelines.transform.inputs import CatalogLike, CustomerBundleLike
 from pipelines.transform.options import MappingOptions

@@ -19,6 +19,7 @@ from pipelines.transform.values import (
     optional_datetime,
     optional_identifier,
     optional_record,
+    safe_repr,
     text,
     to_decimal,
 )
@@ -88,11 +89,10 @@ class InvoiceHeader:
 
 def read_header(invoice: Record, invoice_id: str) -> InvoiceHeader:
     """Validate the top of a Metronome invoice; `MappingError` says what is wrong."""
-    status = str(invoice.get("status") or "").upper()
+    status = (text(invoice.get("status")) or "").upper()
     if status not in STATUSES:
-        raise MappingError(
-            f"unknown invoice status {invoice.get('status')!r} (expected DRAFT, FINALIZED or VOID)"
-        )
+        shown = safe_repr(invoice.get("status"))
+        raise MappingError(f"unknown invoice status {shown} (expected DRAFT, FINALIZED or VOID)")
     start = optional_datetime(invoice.get("start_timestamp"), "start_timestamp")
     end = optional_datetime(invoice.get("end_timestamp"), "end_timestamp")
     external = optional_record(invoice.get("external_invoice"), "external_invoice")

@@ -30,6 +30,7 @@ from pipelines.transform.values import (
     optional_identifier,
     optional_record,
     records,
+    safe_repr,
     text,
     to_decimal,
 )
@@ -180,7 +181,7 @@ def _tiers(value: object, where: str) -> tuple[Tier, ...]:
 
 def _is_postpaid_commit(item: Record) -> bool:
     applied = item.get("applied_commit_or_credit")
-    return isinstance(applied, dict) and str(applied.get("type", "")).upper() == "POSTPAID"
+    return isinstance(applied, dict) and applied.get("type") == "POSTPAID"
 
 
 def _check_credit_type(item: Record, header: InvoiceHeader, where: str) -> None:
@@ -189,5 +190,6 @@ def _check_credit_type(item: Record, header: InvoiceHeader, where: str) -> None:
     invoice_type = optional_record(header.credit_type, "credit_type").get("id")
     if line_type is not None and invoice_type is not None and line_type != invoice_type:
         raise MappingError(
-            f"{where} is in credit type {line_type!r} but the invoice is in {invoice_type!r}"
+            f"{where} is in credit type {safe_repr(line_type)} but the invoice is in "
+            f"{safe_repr(invoice_type)}"
         )

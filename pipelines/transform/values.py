@@ -64,18 +64,26 @@ def optional_decimal(value: object, what: str) -> Decimal | None:
 
 def to_datetime(value: object, what: str) -> datetime:
     """A UTC-aware datetime from a datetime, a date or an ISO 8601 string."""
+    moment = _as_datetime(value)
+    if moment is None:
+        raise MappingError(f"{what} is not an ISO 8601 date-time: {_preview(value)}")
+    try:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:00:00-05:00 lies beyond year 9999 in UTC
+        raise MappingError(f"{what} is out of range: {_preview(value)}") from None
+
+
+def _as_datetime(value: object) -> datetime | None:
     if isinstance(value, datetime):
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return value
     if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+        return datetime(value.year, value.month, value.day)
     if isinstance(value, str) and len(value) <= 64:
         try:
-            parsed = datetime.fromisoformat(value.strip())
+            return datetime.fromisoformat(value.strip())
         except ValueError:
-            pass
-        else:
-            return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-    raise MappingError(f"{what} is not an ISO 8601 date-time: {_preview(value)}")
+            return None
+    return None
 
 
 def optional_datetime(value: object, what: str) -> datetime | None:
@@ -131,9 +139,16 @@ def text(value: object) -> str | None:
     """Descriptive text: strings as they are, numbers written out, anything else None."""
     if isinstance(value, str):
         return clean_text(value)
-    if isinstance(value, int | Decimal) and not isinstance(value, bool):
+    if isinstance(value, Decimal):
         return str(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return int_text(value)
     return None
+
+
+def int_text(value: int) -> str:
+    """Digits of an int of any size (str() refuses ints beyond 4,300 digits)."""
+    return str(value) if value.bit_length() <= 1000 else str(Decimal(value))
 
 
 def clean_text(value: str) -> str:
@@ -154,7 +169,7 @@ def custom_properties(*sources: Mapping[str, Any]) -> Row:
         for key, value in source.items():
             flat = property_value(value)
             if flat is not None:
-                merged[clean_text(str(key))] = flat
+                merged[clean_text(key) if isinstance(key, str) else safe_repr(key)] = flat
     return merged
 
 
@@ -169,7 +184,7 @@ def property_value(value: object) -> str | int | None:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
-        return value if abs(value) < MAX_EXACT_INT else str(value)
+        return value if abs(value) < MAX_EXACT_INT else int_text(value)
     if isinstance(value, str):
         return clean_text(value)
     if isinstance(value, Decimal | float):
@@ -178,8 +193,8 @@ def property_value(value: object) -> str | int | None:
         return value.isoformat()
     try:
         nested = orjson.dumps(value, default=str, option=orjson.OPT_SORT_KEYS)
-    except (TypeError, orjson.JSONEncodeError):
-        return clean_text(repr(value))
+    except TypeError:  # ints beyond 64 bits, non-string keys, nesting deeper than 254
+        return safe_repr(value)
     return clean_text(nested.decode("utf-8"))
 
 
@@ -192,6 +207,14 @@ def decimal_text(value: Decimal) -> str:
     return f"{value.normalize(_EXACT):f}"
 
 
+def safe_repr(value: object) -> str:
+    """repr() that cannot fail (huge ints and deep nesting make the builtin raise)."""
+    try:
+        return clean_text(repr(value))
+    except (ValueError, RecursionError):
+        return f"<unprintable {type(value).__name__}>"
+
+
 def _preview(value: object) -> str:
-    shown = repr(value)
-    return clean_text(shown if len(shown) <= 60 else shown[:57] + "...")
+    shown = safe_repr(value)
+    return shown if len(shown) <= 60 else shown[:57] + "..."

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from pipelines.transform.engine import desired_state
 from pipelines.transform.inputs import StagedCustomer
 from pipelines.transform.options import MappingOptions
@@ -125,3 +127,35 @@ def test_a_duplicated_customer_is_rejected_once() -> None:
     )
     assert [row["name"] for row in rows(state, "customers")] == ["Acme"]
     assert [r.reason for r in state.rejects] == ["duplicate customer id"]
+
+
+def test_values_python_cannot_print_are_still_rejected_cleanly() -> None:
+    huge = 10**5000  # str() of it raises: every message and property must cope
+    state = run(
+        invoice("inv-bad", status=huge),
+        invoice("inv-ok", custom_fields={"n": huge}),
+        cust=customer(name=huge, custom_fields={"big": huge, "nested": [huge]}),
+    )
+    [row] = rows(state, "customers")
+    assert row["name"].startswith("1000")
+    assert row["custom_properties"]["nested"] == "<unprintable list>"
+    assert [r.record_id for r in state.rejects] == ["inv-bad"]
+    assert [r["id"] for r in rows(state, "invoices")] == ["inv-ok"]
+
+
+def test_an_unexpected_failure_rejects_that_customer_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    def explode(*_: object) -> None:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr("pipelines.transform.customer_mapping.read_plan_terms", explode)
+    state = desired_state(
+        catalog(),
+        [StagedCustomer(customer("a")), StagedCustomer(customer("b"))],
+        MappingOptions(),
+        AS_OF,
+    )
+    assert rows(state, "customers") == []
+    assert [(r.record_id, r.reason) for r in state.rejects] == [
+        ("a", "internal mapping error (please report): RuntimeError: bug"),
+        ("b", "internal mapping error (please report): RuntimeError: bug"),
+    ]

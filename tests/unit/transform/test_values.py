@@ -81,6 +81,12 @@ def test_to_datetime_rejects_what_is_not_a_date_time(value: object) -> None:
         to_datetime(value, "issued_at")
 
 
+@pytest.mark.parametrize("value", ["9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+01:00"])
+def test_to_datetime_rejects_moments_beyond_the_calendar_in_utc(value: str) -> None:
+    with pytest.raises(MappingError, match="issued_at is out of range"):
+        to_datetime(value, "issued_at")
+
+
 def test_identifier_needs_a_non_empty_string() -> None:
     assert identifier("inv-1", "invoice id") == "inv-1"
     for bad in ("", "  ", None, 42, ["inv-1"]):
