@@ -1,11 +1,12 @@
 """Map one staged customer (its customer plans and invoices) to its Fincome rows.
 
-Order of work, because later steps need earlier ones: read the customer plans and every
-invoice's header (drafts too: they tell which subscriptions still run); attach invoices to
-subscriptions; map ordinary invoices; then corrections (a credit note needs the invoice it
-corrects); then the subscriptions, which summarise their invoices; then the customer, whose
-parent is the payer of its newest synced invoice. A record the mapping cannot represent
-becomes a `Reject` and the rest goes on.
+Order of work, because later steps need earlier ones: the customer (one that cannot be read
+takes its plans and invoices with it); its customer plans and every invoice's header
+(drafts too: they tell which subscriptions still run); invoices attached to subscriptions;
+ordinary invoices mapped, then corrections (a credit note needs the invoice it corrects);
+then the subscriptions, which summarise their invoices; last the customer's parent, the payer
+of its newest synced invoice. A record the mapping cannot represent becomes a `Reject` and
+the rest goes on.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from pipelines.transform.subscriptions import (
 from pipelines.transform.values import MappingError, Row, clean_text, identifier, record
 
 INTERNAL_ERROR = "internal mapping error (please report)"
+PUSHED_STATUSES = ("FINALIZED", "VOID")
 
 
 def internal_error(error: Exception) -> str:
@@ -50,9 +52,6 @@ def internal_error(error: Exception) -> str:
     except ValueError:  # a message holding an int too large to print
         message = ""
     return f"{INTERNAL_ERROR}: {type(error).__name__}: {message}"
-
-
-PUSHED_STATUSES = ("FINALIZED", "VOID")
 
 
 def map_customer(
