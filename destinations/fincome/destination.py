@@ -68,7 +68,6 @@ class FincomePushFailed(DestinationTerminalException):
     naming_convention="direct",  # column names are Fincome's field names, untouched
     max_table_nesting=0,  # embedded lines and custom_properties arrive as lists and dicts
     skip_dlt_columns_and_tables=True,
-    loader_parallelism_strategy="sequential",  # one table at a time, in the order dlt has
 )
 def fincome(
     items: TDataItems,

@@ -12,9 +12,10 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from destinations.fincome.client import FincomeClient
@@ -25,6 +26,7 @@ from destinations.fincome.steps import (
     LedgerSnapshot,
     RowPlan,
     Step,
+    dependency_waves,
     latest_by_id,
     line_ids,
     plan_batch,
@@ -112,18 +114,10 @@ class BatchPusher:
     def _send(self, rows: list[RowPlan], outcomes: _Outcomes) -> None:
         if not rows:
             return
-        # more threads than the client lets through would only queue on its semaphore
         workers = min(self.client.max_concurrency, len(rows))
         with ThreadPoolExecutor(workers, thread_name_prefix="fincome-push") as pool:
-            futures = [pool.submit(self._run_row, row, outcomes) for row in rows]
-            done, pending = wait(futures, return_when=FIRST_EXCEPTION)
-            failed = next((f for f in done if f.exception() is not None), None)
-            if failed is None:
-                return
-            for future in pending:
-                future.cancel()  # rows not started yet stay for the next run
-            wait(pending)  # rows in flight finish their step, so it is recorded
-            raise _exception_of(failed)
+            for wave in dependency_waves(rows):
+                _send_wave(pool, [partial(self._run_row, row, outcomes) for row in wave])
 
     def _run_row(self, row: RowPlan, outcomes: _Outcomes) -> None:
         for step in row.steps:
@@ -160,6 +154,19 @@ class BatchPusher:
         self.ledger.add_rejects(outcomes.rejects)
         for name, ids in outcomes.resolved.items():
             self.ledger.resolve_rejects("push", name, ids)
+
+
+def _send_wave(pool: ThreadPoolExecutor, tasks: list[Callable[[], None]]) -> None:
+    """Run tasks concurrently; on a fatal error, cancel those not started and raise it."""
+    futures = [pool.submit(task) for task in tasks]
+    done, pending = wait(futures, return_when=FIRST_EXCEPTION)
+    failed = next((f for f in done if f.exception() is not None), None)
+    if failed is None:
+        return
+    for future in pending:
+        future.cancel()  # rows not started yet stay for the next run
+    wait(pending)  # rows in flight finish their step, so it is recorded
+    raise _exception_of(failed)
 
 
 def _exception_of(future: Future[None]) -> BaseException:

@@ -45,6 +45,22 @@ class RowPlan:
     collection: str
     item_id: str
     steps: tuple[Step, ...]
+    after: tuple[str, ...] = ()  # ids of rows of the same collection it references
+
+
+def dependency_waves(rows: Sequence[RowPlan]) -> list[list[RowPlan]]:
+    """Rows in waves: a row that references another row of the batch (a customer's
+    `root_parent_id`, a line's proration target) goes in a later wave than that row, so
+    rows sent concurrently never race their own parents. A cycle goes in one last wave."""
+    pending = {row.item_id: row for row in rows}
+    waves: list[list[RowPlan]] = []
+    while pending:
+        ready = [row for row in pending.values() if not any(i in pending for i in row.after)]
+        wave = ready or list(pending.values())
+        for row in wave:
+            del pending[row.item_id]
+        waves.append(wave)
+    return waves
 
 
 @dataclass(frozen=True)
@@ -125,16 +141,17 @@ def _plan_row(
     lines = _line_entries(spec, row_id, row)
     create_body = _with_lines(spec, body, lines)
     known_hash = known.hashes.get(row_id)
+    after = _self_references(spec, body)
     if known_hash is None:
         steps = [Step("create", spec.name, row_id, create_body, record=(entry, *(lines or ())))]
-        return RowPlan(spec.name, row_id, tuple(steps))
+        return RowPlan(spec.name, row_id, tuple(steps), after)
     steps = []
     if known_hash != entry.row_hash:
         update = canonical_body(spec, row, op="update")
         steps.append(Step("update", spec.name, row_id, update, create_body, (entry,)))
     if lines is not None:
         steps.extend(_line_steps(spec, row_id, lines, known))
-    return RowPlan(spec.name, row_id, tuple(steps))
+    return RowPlan(spec.name, row_id, tuple(steps), after)
 
 
 def _delete_steps(spec: Collection, row_id: str, known: LedgerSnapshot) -> tuple[Step, ...]:
@@ -198,6 +215,11 @@ def _with_lines(
     if lines is None or spec.embedded is None:
         return body
     return {**body, spec.embedded: [line.body for line in lines]}
+
+
+def _self_references(spec: Collection, body: Mapping[str, Any]) -> tuple[str, ...]:
+    fields = [name for name, target in spec.parents if target == spec.name]
+    return tuple(str(body[name]) for name in fields if body.get(name) is not None)
 
 
 def _parent_field(child: Collection, parent: str) -> str:

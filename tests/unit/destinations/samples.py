@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from destinations.fincome.schema import PUSH_ORDER
+
 Row = dict[str, Any]
 
 JAN = datetime(2024, 1, 1, tzinfo=UTC)
@@ -92,3 +94,11 @@ def count_rows(rows_by_collection: dict[str, list[Row]]) -> dict[str, int]:
         lines = sum(len(row.get(child) or []) for row in rows_by_collection.get(parent, []))
         counts[child] = counts.get(child, 0) + lines
     return counts
+
+
+def load_in_push_order(pipeline: Any, rows_by_collection: dict[str, list[Row]]) -> None:
+    """One `pipeline.run` per collection, parents first, as callers of `fincome` must do."""
+    for spec in PUSH_ORDER:
+        rows = rows_by_collection.get(spec.name)
+        if rows:
+            pipeline.run(rows, table_name=spec.name)
