@@ -6,7 +6,7 @@ from typing import Any
 
 from destinations.fincome.body import canonical_body, row_hash
 from destinations.fincome.schema import collection
-from destinations.fincome.steps import LedgerSnapshot, latest_by_id, plan_batch
+from destinations.fincome.steps import LedgerSnapshot, dependency_waves, latest_by_id, plan_batch
 from tests.unit.destinations.samples import graph
 
 INVOICES = collection("invoices")
@@ -157,3 +157,22 @@ def test_a_line_row_records_its_parent() -> None:
 def test_the_last_row_of_an_id_wins_within_a_batch() -> None:
     rows = [{"id": "a", "name": "1"}, {"id": "b"}, {"id": "a", "name": "2"}, {"name": "x"}]
     assert latest_by_id(rows) == [{"id": "b"}, {"id": "a", "name": "2"}, {"name": "x"}]
+
+
+def test_rows_referencing_rows_of_the_same_batch_wait_for_them() -> None:
+    rows = [
+        {"id": "grandchild", "root_parent_id": "child"},
+        {"id": "child", "root_parent_id": "root"},
+        {"id": "root"},
+        {"id": "elsewhere", "root_parent_id": "known_before"},
+    ]
+    plan = plan_batch(CUSTOMERS, rows, LedgerSnapshot())
+    waves = [[row.item_id for row in wave] for wave in dependency_waves(plan.rows)]
+    assert waves == [["root", "elsewhere"], ["child"], ["grandchild"]]
+
+
+def test_a_reference_cycle_still_goes_out_in_one_last_wave() -> None:
+    rows = [{"id": "a", "root_parent_id": "b"}, {"id": "b", "root_parent_id": "a"}, {"id": "c"}]
+    plan = plan_batch(CUSTOMERS, rows, LedgerSnapshot())
+    waves = [[row.item_id for row in wave] for wave in dependency_waves(plan.rows)]
+    assert waves == [["c"], ["a", "b"]]
