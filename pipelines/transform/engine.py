@@ -24,14 +24,8 @@ from pipelines.transform.prices import price_rows
 from pipelines.transform.products import product_rows
 from pipelines.transform.values import Row, to_datetime
 
-# Collections written per customer, in the order a customer's rows are yielded.
-PER_CUSTOMER = (
-    "subscriptions",
-    "invoices",
-    "invoice_line_items",
-    "credit_notes",
-    "credit_note_line_items",
-)
+# A customer's invoice-side rows, yielded in this order after its subscriptions.
+INVOICE_COLLECTIONS = ("invoices", "invoice_line_items", "credit_notes", "credit_note_line_items")
 
 
 @dataclass(frozen=True)
@@ -87,7 +81,7 @@ class _Account:
             else:
                 self.subscription_ids.add(row["id"])
                 yield Emitted("subscriptions", row)
-        for collection in PER_CUSTOMER[1:]:
+        for collection in INVOICE_COLLECTIONS:
             for row in mapped.rows.get(collection, ()):
                 yield Emitted(collection, row)
         self.invoice_ids.update(row["id"] for row in mapped.rows.get("invoices", ()))
