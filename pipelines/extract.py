@@ -71,6 +71,7 @@ class ExtractResult:
     load_ids: tuple[str, ...]
     resumed_packages: int  # pending packages of an interrupted run, loaded first
     options: ExtractOptions = field(default_factory=ExtractOptions)
+    unknown_customers: tuple[str, ...] = ()  # asked for with --customer, unknown to Metronome
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -84,6 +85,7 @@ class ExtractResult:
             "load_ids": list(self.load_ids),
             "resumed_packages": self.resumed_packages,
             "options": self.options.describe(),
+            "unknown_customers": list(self.unknown_customers),
         }
 
 
@@ -117,7 +119,10 @@ def run_extract(
             on_reject=rejects.add,
             request_stats=stats,
         )
-        pipeline.extract(source, workers=settings.max_concurrency)
+        # one extract thread per concurrent customer read; dlt keeps at most
+        # max_parallel_items reads queued, so it must not be the tighter bound
+        workers = settings.max_concurrency
+        pipeline.extract(source, workers=workers, max_parallel_items=max(20, 2 * workers))
         normalized = pipeline.normalize()
         loaded = pipeline.load()
         loaded.raise_on_failed_jobs()
@@ -125,6 +130,9 @@ def run_extract(
         raise _explain(exc) from exc
     load_ids = tuple(loaded.loads_ids)
     _record_rejects(data_dir, rejects.all(), load_ids)
+    unknown = _unknown_customers(data_dir, options.customer_ids or (), load_ids)
+    if unknown:
+        log.warning("no such Metronome customer: %s", ", ".join(unknown))
     counts = normalized.row_counts
     return ExtractResult(
         tables={table: counts.get(table, 0) for table in TABLES},
@@ -134,6 +142,7 @@ def run_extract(
         load_ids=load_ids,
         resumed_packages=resumed,
         options=options,
+        unknown_customers=unknown,
     )
 
 
@@ -185,6 +194,16 @@ def _record_rejects(
             if collection in TABLES and load_ids:
                 staged = _staged_now(connection, collection, record_ids, load_ids)
                 ledger.resolve_rejects("extract", collection, staged)
+
+
+def _unknown_customers(
+    data_dir: DataDir, customer_ids: Sequence[str], load_ids: Sequence[str]
+) -> tuple[str, ...]:
+    if not customer_ids:
+        return ()
+    with duckdb.connect(str(data_dir.duckdb_path)) as connection:
+        found = set(_staged_now(connection, "customers", customer_ids, load_ids))
+    return tuple(sorted(set(customer_ids) - found))
 
 
 def _staged_now(

@@ -170,8 +170,11 @@ def _unchanged(value: Any) -> Any:
     return value
 
 
+_JSON = json.JSONDecoder(parse_float=Decimal)  # one decoder: json.loads(...) builds one per call
+
+
 def _from_json(value: str | None) -> Any:
-    return None if value is None else json.loads(value, parse_float=Decimal)
+    return None if value is None else _JSON.decode(value)
 
 
 def _to_iso(value: datetime | None) -> str | None:

@@ -77,6 +77,6 @@ def _explain(console: Console, data_dir: DataDir, result: ExtractResult, account
     )
     render_result(console, data_dir, result)
     console.print(
-        f"Look inside: duckdb {data_dir.duckdb_path}  (tables metronome_raw.*). "
-        "Run it again with --data-dir to see an incremental extract."
+        f"Look inside with: duckdb {data_dir.duckdb_path} (tables metronome_raw.*). "
+        f"Run the demo again with --data-dir {data_dir.root} to see an incremental extract."
     )

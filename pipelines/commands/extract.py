@@ -10,7 +10,8 @@
      "requests": {"attempts": 612, "retries": 2, "throttled": 1, "by_status": {"200": 610}},
      "duration_seconds": 12.3, "load_ids": ["..."], "resumed_packages": 0,
      "options": {"full_refresh": false, "backfill": null | {"start", "end"},
-                 "customers": null | ["id", ...]}}
+                 "customers": null | ["id", ...]},
+     "unknown_customers": ["id asked for with --customer that Metronome does not know"]}
 
 A failure carries `"error"` (one line) instead, and `"key"` (the environment variable) when
 the configuration is at fault.
@@ -80,7 +81,7 @@ def backfill(
             "--end",
             formats=["%Y-%m-%d"],
             metavar="DATE",
-            help="Periods ending before (YYYY-MM-DD).",
+            help="Periods ending by this day, e.g. 2026-04-01 for March (YYYY-MM-DD).",
         ),
     ],
     customer: CustomerOption = None,
@@ -129,7 +130,7 @@ def summarize(result: ExtractResult) -> str:
 
 
 def render_result(console: Console, data_dir: DataDir, result: ExtractResult) -> None:
-    staged = Table(title=f"Staged into {data_dir.duckdb_path} (metronome_raw)")
+    staged = Table(title="Staged in metronome_raw")
     staged.add_column("table")
     staged.add_column("rows this run", justify="right")
     for name, count in result.tables.items():
@@ -145,7 +146,10 @@ def render_result(console: Console, data_dir: DataDir, result: ExtractResult) ->
     requests = result.requests
     console.print(
         f"{requests['attempts']:,} HTTP requests ({requests['retries']} retried, "
-        f"{requests['throttled']} throttled) in {result.duration_seconds:.1f} s"
+        f"{requests['throttled']} throttled) in {result.duration_seconds:.1f} s; "
+        f"DuckDB file: {data_dir.duckdb_path}"
     )
+    if result.unknown_customers:
+        console.print(f"Unknown to Metronome: {', '.join(result.unknown_customers)}")
     if result.resumed_packages:
         console.print(f"Loaded {result.resumed_packages} package(s) an interrupted run left.")

@@ -51,9 +51,12 @@ class MetronomeResponseError(MetronomeError):
     """The answer is not what the API promises: not JSON, no envelope, or a cursor loop."""
 
 
+_JSON = json.JSONDecoder(parse_float=Decimal, parse_constant=Decimal)
+
+
 def parse_json(content: bytes) -> Any:
     """JSON with every non-integer number as an exact Decimal (NaN/Infinity included)."""
-    return json.loads(content, parse_float=Decimal, parse_constant=Decimal)
+    return _JSON.decode(content.decode("utf-8"))
 
 
 class MetronomeClient:

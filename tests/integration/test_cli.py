@@ -111,15 +111,17 @@ def test_full_refresh_customer_filter_and_backfill(
     _, again = cli("extract", "--data-dir", str(tmp_path))
     _, full = cli("extract", "--full-refresh", "--data-dir", str(tmp_path))
     _, some = cli(
-        "extract", "--customer", ids[0], "--customer", ids[1], "--data-dir", str(tmp_path)
-    )
+        "extract", "--customer", ids[0], "--customer", ids[1], "--customer", "nobody",
+        "--data-dir", str(tmp_path),
+    )  # fmt: skip
     code, window = cli(
         "backfill", "--start", "2026-02-01", "--end", "2026-04-01", "--data-dir", str(tmp_path)
     )
 
     assert again["tables"]["invoices"] < every == full["tables"]["invoices"]
     assert some["tables"]["customers"] == 2
-    assert some["options"]["customers"] == ids
+    assert some["options"]["customers"] == [*ids, "nobody"]
+    assert some["unknown_customers"] == ["nobody"]
     assert code == 0
     assert window["options"]["backfill"] == {"start": "2026-02-01", "end": "2026-04-01"}
     assert 0 < window["tables"]["invoices"] < every
