@@ -89,17 +89,21 @@ def line_item_row(draft: DraftLine, amount: Decimal, context: LineContext) -> Ro
 def line_type(draft: DraftLine, context: LineContext) -> LineType:
     """`subscription` for charges of a service period, `one_off` otherwise.
 
-    One-off: every line of a SCHEDULED, CREDIT_PURCHASE or correction invoice, adjustments,
-    and scheduled, commit purchase and applied commit/credit line items. A line item of a
-    plan invoice without sub-line items comes from no plan charge (an ad-hoc fee such as
-    onboarding): `[mapping] ad_hoc_line_type`, one-off by default. A product listed in
-    `[mapping.line_types]` takes the type given there. Fincome needs a period on a
-    subscription line, so one without any becomes one-off.
+    One-off: every line of a SCHEDULED, CREDIT_PURCHASE or correction invoice, credit
+    adjustments, and scheduled, commit purchase and applied commit/credit line items. A minimum
+    true-up on a periodic invoice is the contracted minimum for that service period:
+    `[mapping] minimum_line_type`, subscription by default, like the table's "minimum on
+    periodic invoices". A line item of a plan invoice without sub-line items comes from no
+    plan charge (an ad-hoc fee such as onboarding): `[mapping] ad_hoc_line_type`, one-off by
+    default. A product listed in `[mapping.line_types]` takes the type given there. Fincome
+    needs a period on a subscription line, so one without any becomes one-off.
     """
     header, options = context.header, context.options
     override = options.line_types.get(draft.product_id)
     if override is not None:
         kind = override
+    elif header.is_periodic and draft.line_type == "minimum":
+        kind = options.minimum_line_type
     elif not header.is_periodic or _one_off_line(draft):
         kind = "one_off"
     elif draft.kind == "line" and header.plan_id is not None:

@@ -156,14 +156,17 @@ def _adjustment(adjustment: Record, k: int) -> DraftLine:
     where = f"invoice_adjustments[{k}]"
     grant_fields = custom_fields(adjustment.get("credit_grant_custom_fields"), where)
     grant_id = {"metronome_credit_grant_id": adjustment.get("credit_grant_id")}
+    amount = to_decimal(adjustment.get("total"), f"{where}.total")
+    # A charge that is not a credit grant is a minimum commitment's true-up.
+    is_minimum = amount > 0 and not adjustment.get("credit_grant_id")
     return DraftLine(
         suffix=f"A{k}",
         kind="adjustment",
-        amount=to_decimal(adjustment.get("total"), f"{where}.total"),
+        amount=amount,
         description=text(adjustment.get("name")),
         product_id=ADJUSTMENT_PRODUCT,
         product_name=None,
-        line_type="adjustment",
+        line_type="minimum" if is_minimum else "adjustment",
         properties=custom_properties(grant_fields, grant_id),
     )
 

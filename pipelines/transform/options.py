@@ -57,6 +57,7 @@ class MappingOptions(BaseModel):
     credit_note_sign: Literal["negative", "positive"] = "negative"
     consolidated_invoices: Literal["skip", "keep"] = "skip"
     ad_hoc_line_type: LineType = "one_off"
+    minimum_line_type: LineType = "subscription"
     pricing_units: dict[str, PricingUnit] = Field(default_factory=dict)
     line_types: dict[str, LineType] = Field(default_factory=dict)
     plan_period_months: dict[str, int] = Field(default_factory=dict)

@@ -220,6 +220,32 @@ def test_line_type_options() -> None:
     assert (found[1]["type"], found[1]["period_start"]) == ("subscription", MARCH[0])
 
 
+MINIMUM = {"name": "Monthly minimum", "total": 100, "credit_type": {}}
+GRANT = {"name": "Credits", "total": -100, "credit_type": {}, "credit_grant_id": "g-1"}
+NEGATIVE = {"name": "Goodwill", "total": -100, "credit_type": {}}
+
+
+@pytest.mark.parametrize(
+    ("adjustment", "invoice_fields", "options", "expected"),
+    [
+        (MINIMUM, {}, MappingOptions(), ("subscription", MARCH[0])),
+        (MINIMUM, {}, MappingOptions(minimum_line_type="one_off"), ("one_off", None)),
+        (MINIMUM, {"type": "SCHEDULED"}, MappingOptions(), ("one_off", None)),
+        ({**MINIMUM, "credit_grant_id": "g-1"}, {}, MappingOptions(), ("one_off", None)),
+        (GRANT, {}, MappingOptions(), ("one_off", None)),
+        (NEGATIVE, {}, MappingOptions(), ("one_off", None)),
+    ],
+)
+def test_adjustment_type_minimum_true_ups_are_recurring_credits_are_one_off(
+    adjustment: dict[str, Any],
+    invoice_fields: dict[str, Any],
+    options: MappingOptions,
+    expected: tuple[str, datetime | None],
+) -> None:
+    found = _lines(invoice(invoice_adjustments=[adjustment], **invoice_fields), options=options)
+    assert (found[1]["type"], found[1]["period_start"]) == expected
+
+
 def test_one_off_lines_have_no_period() -> None:
     [row] = _lines(invoice(type="SCHEDULED"))
     assert (row["period_start"], row["period_end"]) == (None, None)
