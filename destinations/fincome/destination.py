@@ -14,7 +14,9 @@ Rows are in Fincome's shape, one table per collection (see `schema.py`): upserte
 `invoice_line_items` / `credit_note_line_items`. The ledger (`fincome_sync.*` tables in the
 DuckDB file `ledger_path`, by default `fincome_ledger.duckdb` in dlt's local directory, i.e.
 the working directory unless DLT_LOCAL_DIR is set) remembers what Fincome acknowledged, so rows
-it already holds are not sent again. Keep one ledger per Fincome account.
+it already holds are not sent again. Keep one ledger per Fincome account. The file stays open
+while batches keep coming and is closed two seconds after the last one (`close_ledgers()`
+closes it at once).
 
 Parents go before children: dlt does not order load jobs by dependency, so load parent
 collections in earlier runs (one `run` per collection in `schema.PUSH_ORDER`); a row whose
@@ -38,7 +40,7 @@ from dlt.common.typing import TDataItems
 
 from destinations.fincome.client import FincomeClient
 from destinations.fincome.errors import AuthenticationFailed, FincomeError
-from destinations.fincome.ledger import LedgerStore
+from destinations.fincome.ledger_pool import LedgerPool
 from destinations.fincome.push import BatchPusher, BatchReport
 from destinations.fincome.schema import collection
 from destinations.fincome.settings import (
@@ -122,9 +124,9 @@ def push_batch(
         raise FincomePushFailed(f"table {name!r} is not a Fincome collection: {exc}") from None
     columns = list(table.get("columns", {}))
     rows = [_with_dropped_keys(item, columns) for item in items]
-    ledger = LedgerStore.open(ledger_path)
     try:
-        return BatchPusher(client, ledger).push(spec, rows)
+        with _ledgers.ledger(ledger_path) as ledger:
+            return BatchPusher(client, ledger).push(spec, rows)
     except AuthenticationFailed as exc:
         raise FincomePushFailed(
             f"Fincome refused the API key ({exc}); check {CONFIG_SECTION}.api_key and "
@@ -135,8 +137,6 @@ def push_batch(
             f"pushing {name} stopped: {exc}. What Fincome acknowledged is in the ledger; "
             "the next run continues from there"
         ) from exc
-    finally:
-        ledger.close()
 
 
 def resolve_ledger_path(ledger_path: str | None) -> Path:
@@ -147,6 +147,12 @@ def resolve_ledger_path(ledger_path: str | None) -> Path:
 
 _clients: dict[FincomeSettings, FincomeClient] = {}
 _clients_lock = threading.Lock()
+_ledgers = LedgerPool()
+
+
+def close_ledgers() -> None:
+    """Close the ledger files now instead of a moment after the last batch."""
+    _ledgers.close_all()
 
 
 def shared_client(settings: FincomeSettings) -> FincomeClient:
@@ -163,7 +169,8 @@ def shared_client(settings: FincomeSettings) -> FincomeClient:
 
 
 @atexit.register
-def close_shared_clients() -> None:
+def close_clients_and_ledgers() -> None:
+    close_ledgers()
     with _clients_lock:
         for client in _clients.values():
             client.close()
