@@ -18,9 +18,15 @@ it already holds are not sent again. Keep one ledger per Fincome account. The fi
 while batches keep coming and is closed two seconds after the last one (`close_ledgers()`
 closes it at once).
 
+A `_deleted` row is always sent as a DELETE (a stale ledger must not keep a row alive in
+Fincome; 404 counts as done); a credit note's lines the ledger knows are deleted first.
+
 Parents go before children: dlt does not order load jobs by dependency, so load parent
 collections in earlier runs (one `run` per collection in `schema.PUSH_ORDER`); a row whose
 parent Fincome does not know comes back as a 422 and lands in the rejects, never blocking.
+Within a batch, rows go out concurrently, except that a row waits for the rows of the same
+batch it references (a customer's `root_parent_id`, a line's proration target); across
+batches, give parents first (dlt keeps the order of the rows of a table).
 Auth failures and errors left after every retry fail the load (the package stays pending; a
 rerun converges because every write is an idempotent upsert).
 """

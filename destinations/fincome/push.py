@@ -104,7 +104,7 @@ class BatchPusher:
         if child is None:
             return LedgerSnapshot(hashes=self.ledger.hashes(spec.name, ids))
         lines_of = self.ledger.children(child.name, ids)
-        held = [line_id for line_ids_ in lines_of.values() for line_id in line_ids_]
+        held = [line_id for ids_of_parent in lines_of.values() for line_id in ids_of_parent]
         return LedgerSnapshot(
             hashes=self.ledger.hashes(spec.name, ids),
             line_hashes=self.ledger.hashes(child.name, [*held, *line_ids(spec, rows)]),

@@ -102,7 +102,8 @@ def plan_batch(
 ) -> BatchPlan:
     plan = BatchPlan()
     for row in rows:
-        row_id = str(row.get("id") or MISSING_ID)
+        given_id = row.get("id")
+        row_id = MISSING_ID if given_id in (None, "") else str(given_id)
         try:
             row_plan = _plan_row(spec, row_id, row, known)
         except ValueError as exc:  # RowRefused, BodyError, or embedded lines that are not JSON

@@ -18,6 +18,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 
 from destinations.fincome import LedgerStore, fincome
 from destinations.fincome.body import canonical_body, embedded_rows
+from destinations.fincome.destination import close_ledgers
 from destinations.fincome.schema import EMBEDDED_CHILD
 from tests.fixtures.fincome import FincomeEmulator
 from tests.unit.destinations.samples import Row, count_rows, graph, load_in_push_order
@@ -239,8 +240,11 @@ def test_a_removed_line_and_a_deleted_row_are_deleted(
     assert held_lines == {"inv_1": ["inv_1:L0"]}
 
 
-def test_the_api_key_never_appears_in_errors_or_logs(
-    fincome_api: FincomeEmulator, make_pipeline: MakePipeline, caplog: pytest.LogCaptureFixture
+def test_the_api_key_never_appears_in_errors_logs_or_files(
+    fincome_api: FincomeEmulator,
+    make_pipeline: MakePipeline,
+    caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
 ) -> None:
     wrong_key = "sk_wrong_but_still_secret_987"
     caplog.set_level(logging.DEBUG)
@@ -251,9 +255,13 @@ def test_the_api_key_never_appears_in_errors_or_logs(
     shown = "".join(traceback.format_exception(raised.value))
     assert "Fincome refused the API key" in shown
     assert "destination.fincome.api_key" in shown
+    close_ledgers()
+    written = [path.read_bytes() for path in tmp_path.rglob("*") if path.is_file()]
+    assert written  # the ledger, dlt's state, schemas and traces
     for secret in (wrong_key, fincome_api.api_key):
         assert secret not in shown
         assert secret not in caplog.text
+        assert not any(secret.encode() in content for content in written)
 
 
 def test_configuration_comes_from_the_environment(

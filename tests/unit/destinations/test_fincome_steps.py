@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from destinations.fincome.body import canonical_body, row_hash
 from destinations.fincome.schema import collection
 from destinations.fincome.steps import LedgerSnapshot, dependency_waves, latest_by_id, plan_batch
@@ -176,3 +179,75 @@ def test_a_reference_cycle_still_goes_out_in_one_last_wave() -> None:
     plan = plan_batch(CUSTOMERS, rows, LedgerSnapshot())
     waves = [[row.item_id for row in wave] for wave in dependency_waves(plan.rows)]
     assert waves == [["c"], ["a", "b"]]
+
+
+amounts = st.decimals(min_value=-(10**6), max_value=10**6, places=2, allow_nan=False)
+texts = st.text(alphabet="abcXYZ 09-", max_size=8)
+
+
+@st.composite
+def invoices(draw: st.DrawFn) -> list[dict[str, Any]]:
+    rows = []
+    for n in range(draw(st.integers(1, 4))):
+        invoice_id = f"inv_{n}"
+        lines = [
+            {
+                "id": f"{invoice_id}:L{k}",
+                "type": draw(st.sampled_from(["subscription", "one_off"])),
+                "amount_excluding_tax_after_discount": draw(amounts),
+                "tax_amount": draw(amounts),
+                "currency_code": "EUR",
+                "description": draw(st.none() | texts),
+                "quantity": draw(st.none() | st.integers(0, 1000)),
+            }
+            for k in range(draw(st.integers(0, 3)))
+        ]
+        rows.append(
+            {
+                "id": invoice_id,
+                "customer_id": "cus_1",
+                "date": "2024-02-01T00:00:00Z",
+                "status": draw(st.sampled_from(["open", "paid", "void"])),
+                "invoice_number": draw(st.none() | texts),
+                "custom_properties": draw(st.dictionaries(texts, texts, max_size=2)),
+                "invoice_line_items": lines,
+            }
+        )
+    return rows
+
+
+def _ledger_after(plan_rows: list[Any], before: LedgerSnapshot) -> LedgerSnapshot:
+    """The ledger once every planned step was acknowledged."""
+    hashes = dict(before.hashes)
+    line_hashes = dict(before.line_hashes)
+    lines_of = {parent: list(ids) for parent, ids in before.lines_of.items()}
+    for row in plan_rows:
+        for step in row.steps:
+            if step.action == "delete":
+                line_hashes.pop(step.item_id, None)
+                for ids in lines_of.values():
+                    if step.item_id in ids:
+                        ids.remove(step.item_id)
+            for entry in step.record:
+                if entry.parent_id is None:
+                    hashes[entry.id] = entry.row_hash
+                else:
+                    line_hashes[entry.id] = entry.row_hash
+                    held = lines_of.setdefault(entry.parent_id, [])
+                    if entry.id not in held:
+                        held.append(entry.id)
+    return LedgerSnapshot(hashes, line_hashes, lines_of)
+
+
+@given(first=invoices(), second=invoices())
+@settings(max_examples=60, deadline=None)
+def test_once_acknowledged_a_plan_is_never_needed_again(
+    first: list[dict[str, Any]], second: list[dict[str, Any]]
+) -> None:
+    known = _ledger_after(plan_batch(INVOICES, first, LedgerSnapshot()).rows, LedgerSnapshot())
+    changes = plan_batch(INVOICES, second, known)
+    assert changes.rejects == []
+    settled = _ledger_after(changes.rows, known)
+    again = plan_batch(INVOICES, second, settled)
+    assert again.rows == []
+    assert sorted(again.unchanged) == sorted(row["id"] for row in second)
