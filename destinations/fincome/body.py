@@ -61,8 +61,17 @@ def body_hash(body: Mapping[str, Any]) -> str:
 
 
 def to_json(body: Any) -> bytes:
-    """Serialise a canonical body; Decimals become JSON numbers with their exact digits."""
-    return orjson.dumps(body, default=_decimal_number)
+    """Serialise a canonical body; Decimals become JSON numbers with their exact digits.
+
+    Raises `BodyError` for a Decimal no JSON number can carry exactly.
+    """
+    try:
+        return orjson.dumps(body, default=_decimal_number)
+    except orjson.JSONEncodeError as exc:
+        # orjson wraps what `default` raises in its own TypeError; surface ours as it is
+        if isinstance(exc.__cause__, BodyError):
+            raise exc.__cause__ from None
+        raise
 
 
 def normalize(kind: FieldKind, value: Any, field: str = "?") -> Any:

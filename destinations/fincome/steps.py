@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from destinations.fincome.body import body_hash, canonical_body, embedded_rows
+from destinations.fincome.body import body_hash, canonical_body, embedded_rows, to_json
 from destinations.fincome.ledger import LedgerEntry, Reject
 from destinations.fincome.schema import EMBEDDED_CHILD, Collection
 
@@ -141,6 +141,7 @@ def _plan_row(
     entry = LedgerEntry(spec.name, row_id, body_hash(body), body, _parent_id(spec, row))
     lines = _line_entries(spec, row_id, row)
     create_body = _with_lines(spec, body, lines)
+    to_json(create_body)  # an amount JSON cannot carry exactly is refused here, not mid-send
     known_hash = known.hashes.get(row_id)
     after = _self_references(spec, body)
     if known_hash is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from hypothesis import given, settings
@@ -149,6 +150,13 @@ def test_rows_that_cannot_become_requests_are_rejected_with_a_reason() -> None:
     [reject] = plan_batch(INVOICES, [foreign], LedgerSnapshot()).rejects
     assert reject.reason == "line inv_1:L0 belongs to inv_9, not inv_1"
     assert plan_batch(INVOICES, [invoice], LedgerSnapshot()).rejects == []
+
+
+def test_an_amount_json_cannot_carry_exactly_is_rejected_before_sending() -> None:
+    price = {"id": "p1", "amount": Decimal("0.12345678901234567891"), "currency_code": "EUR"}
+    [reject] = plan_batch(collection("prices"), [price], LedgerSnapshot()).rejects
+    assert reject.record_id == "p1"
+    assert "more digits than a JSON number can carry exactly" in reject.reason
 
 
 def test_a_line_row_records_its_parent() -> None:
