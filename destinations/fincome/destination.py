@@ -128,8 +128,10 @@ def push_batch(
         spec = collection(name)
     except KeyError as exc:
         raise FincomePushFailed(f"table {name!r} is not a Fincome collection: {exc}") from None
-    columns = list(table.get("columns", {}))
-    rows = [_with_dropped_keys(item, columns) for item in items]
+    columns = table.get("columns", {})
+    variants = _variant_bases(columns)
+    plain = [name for name in columns if name not in variants]
+    rows = [_restored(item, plain, variants) for item in items]
     try:
         with _ledgers.ledger(ledger_path) as ledger:
             return BatchPusher(client, ledger).push(spec, rows)
@@ -183,5 +185,28 @@ def close_clients_and_ledgers() -> None:
         _clients.clear()
 
 
-def _with_dropped_keys(item: Mapping[str, Any], columns: list[str]) -> dict[str, Any]:
-    return {**dict.fromkeys(columns), **item}
+def _variant_bases(columns: Mapping[str, Any]) -> dict[str, str]:
+    """Variant column -> the column it stands in for (`amount▶v_text` -> `amount`).
+
+    dlt moves a value it cannot coerce to the column's type into a variant column; folding it
+    back lets the body check refuse it with a reason instead of Fincome receiving a null.
+    """
+    bases: dict[str, str] = {}
+    for name, column in columns.items():
+        if column.get("variant"):
+            base = name[: name.rfind("v_")].rstrip("▶_")
+            if base in columns:
+                bases[name] = base
+    return bases
+
+
+def _restored(
+    item: Mapping[str, Any], columns: list[str], variants: Mapping[str, str]
+) -> dict[str, Any]:
+    """The row as it was sent to dlt: keys dropped for None are back, variants folded in."""
+    row = {**dict.fromkeys(columns), **item}
+    for variant, base in variants.items():
+        value = row.pop(variant, None)
+        if value is not None and row.get(base) is None:
+            row[base] = value
+    return row

@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 from destinations.fincome import AuthenticationFailed, FincomeClient, LedgerStore
-from destinations.fincome.destination import FincomePushFailed, push_batch
+from destinations.fincome.destination import FincomePushFailed, close_ledgers, push_batch
 from destinations.fincome.push import BatchPusher
 from destinations.fincome.schema import collection
 from httpkit import RetryPolicy
@@ -154,3 +154,24 @@ def test_push_batch_wraps_fatal_errors_with_the_configuration_hint(
     with pytest.raises(FincomePushFailed, match=r"check destination\.fincome\.api_key") as raised:
         push_batch([{"id": "p0"}], table, client=client, ledger_path=tmp_path / "l.duckdb")
     assert KEY not in str(raised.value)
+
+
+def test_values_dlt_put_in_variant_columns_are_refused_with_a_reason(
+    client: FincomeClient, fake: FakeFincome, tmp_path: Path
+) -> None:
+    columns = {
+        "id": {"name": "id", "data_type": "text"},
+        "product_id": {"name": "product_id", "data_type": "text"},
+        "period_length": {"name": "period_length", "data_type": "bigint"},
+        "period_length▶v_text": {"data_type": "text", "variant": True},
+    }
+    table: Any = {"name": "prices", "columns": columns}
+    rows = [{"id": "ok", "period_length": 1}, {"id": "bad", "period_length▶v_text": "twelve"}]
+    path = tmp_path / "l.duckdb"
+    report = push_batch(rows, table, client=client, ledger_path=path)
+    assert fake.calls == [("POST", "ok")]
+    assert report.rejected == 1
+    close_ledgers()
+    [reject] = LedgerStore.open(path).open_rejects()
+    assert reject["record_id"] == "bad"
+    assert reject["reason"] == "period_length: 'twelve' is not a number"
