@@ -17,6 +17,7 @@ from destinations.fincome.errors import (
     UnexpectedResponse,
     ValidationFailed,
 )
+from destinations.fincome.hints import column_hints
 from destinations.fincome.ledger import LedgerEntry, LedgerStore, Reject
 from destinations.fincome.settings import CollectionPaths, FincomeSettings
 
@@ -39,5 +40,6 @@ __all__ = [
     "UnexpectedResponse",
     "ValidationFailed",
     "WriteResult",
+    "column_hints",
     "fincome",
 ]

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from copy import deepcopy
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ import duckdb
 import orjson
 import pytest
 
+from destinations.fincome import column_hints
 from destinations.fincome.body import embedded_rows, row_hash
 from destinations.fincome.schema import COLLECTIONS, EMBEDDED_CHILD, FieldKind
 from tests.unit.destinations.samples import Row, graph
@@ -101,10 +103,17 @@ def _sql_value(sql_type: str, value: Any) -> Any:
     return value
 
 
-def _travel(rows_by_name: dict[str, list[Row]], pipelines_dir: Path) -> dict[str, list[Row]]:
+def _travel(
+    rows_by_name: dict[str, list[Row]], pipelines_dir: Path, *, hinted: bool = False
+) -> dict[str, list[Row]]:
     CAPTURED.clear()
     pipeline = dlt.pipeline("roundtrip", destination=capture(), pipelines_dir=str(pipelines_dir))
-    pipeline.run([dlt.resource(rows, name=name) for name, rows in rows_by_name.items()])
+    pipeline.run(
+        [
+            dlt.resource(rows, name=name, columns=column_hints(name) if hinted else None)
+            for name, rows in rows_by_name.items()
+        ]
+    )
     received = dict(CAPTURED)
     CAPTURED.clear()
     return received
@@ -112,11 +121,20 @@ def _travel(rows_by_name: dict[str, list[Row]], pipelines_dir: Path) -> dict[str
 
 @pytest.fixture(scope="module")
 def travelled(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, list[Row]], ...]:
-    """(sent, received through dlt, received through DuckDB then dlt)."""
+    """(sent, through dlt, through DuckDB then dlt, through dlt with `column_hints`)."""
     sent = _tricky(graph())
     via_dlt = _travel(sent, tmp_path_factory.mktemp("dlt"))
     via_duckdb = _travel(_through_duckdb(graph()), tmp_path_factory.mktemp("duckdb"))
-    return sent, via_dlt, via_duckdb
+    hinted = _travel(_timestamp_like(sent), tmp_path_factory.mktemp("hinted"), hinted=True)
+    return sent, via_dlt, via_duckdb, hinted
+
+
+def _timestamp_like(rows: dict[str, list[Row]]) -> dict[str, list[Row]]:
+    """Text fields whose first value looks like a timestamp: dlt would retype the column."""
+    rows = deepcopy(rows)
+    rows["invoices"][0]["invoice_number"] = "2024-05-01T10:00:00+02:00"
+    rows["invoices"][1]["invoice_number"] = "2024-05-01"
+    return rows
 
 
 def _by_id(rows: list[Row]) -> dict[str, Row]:
@@ -127,7 +145,7 @@ def _by_id(rows: list[Row]) -> dict[str, Row]:
 def test_row_hash_survives_a_real_dlt_round_trip(
     travelled: tuple[dict[str, list[Row]], ...], name: str
 ) -> None:
-    sent, via_dlt, _ = travelled
+    sent, via_dlt, _, _ = travelled
     _assert_same_hashes(name, sent, via_dlt)
 
 
@@ -135,15 +153,35 @@ def test_row_hash_survives_a_real_dlt_round_trip(
 def test_row_hash_survives_duckdb_then_dlt(
     travelled: tuple[dict[str, list[Row]], ...], name: str
 ) -> None:
-    _, _, via_duckdb = travelled
+    _, _, via_duckdb, _ = travelled
     _assert_same_hashes(name, graph(), via_duckdb)
+
+
+@pytest.mark.parametrize("name", sorted(COLLECTIONS))
+def test_column_hints_keep_every_value_even_timestamp_like_text(
+    travelled: tuple[dict[str, list[Row]], ...], name: str
+) -> None:
+    sent, _, _, hinted = travelled
+    _assert_same_hashes(name, _timestamp_like(sent), hinted)
+
+
+def test_without_hints_dlt_rewrites_timestamp_like_text(tmp_path: Path) -> None:
+    """Why the hints exist: the same rows, unhinted, reach the destination altered."""
+    received = _travel({"invoices": _timestamp_like(graph())["invoices"]}, tmp_path)
+    numbers = [row["invoice_number"] for row in received["invoices"]]
+    assert numbers == [datetime(2024, 5, 1, 8, tzinfo=UTC), datetime(2024, 5, 1, tzinfo=UTC)]
+    hinted = _travel({"invoices": _timestamp_like(graph())["invoices"]}, tmp_path, hinted=True)
+    assert [row["invoice_number"] for row in hinted["invoices"]] == [
+        "2024-05-01T10:00:00+02:00",
+        "2024-05-01",
+    ]
 
 
 def test_dlt_really_changes_the_values_it_carries(
     travelled: tuple[dict[str, list[Row]], ...],
 ) -> None:
     """Guard: if dlt stopped altering rows, the tests above would prove nothing."""
-    _, via_dlt, via_duckdb = travelled
+    _, via_dlt, via_duckdb, _ = travelled
     assert "email" not in _by_id(via_dlt["customers"])["cus_1"]  # None keys are dropped
     price = _by_id(via_dlt["prices"])["price_tricky"]
     assert price["period_length"] == 12
