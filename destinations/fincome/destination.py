@@ -2,6 +2,8 @@
 
     pipeline = dlt.pipeline("x", destination=fincome())
     pipeline.run(rows, table_name="customers")        # table name = Fincome collection
+    # better: also pass columns=column_hints("customers") (see hints.py) so dlt never
+    # retypes text that looks like a timestamp
 
 Configuration comes from `[destination.fincome]` (env `DESTINATION__FINCOME__<KEY>`) or from
 arguments to `fincome(...)`: `api_key` (secret), `base_url`, `api_key_header`,
