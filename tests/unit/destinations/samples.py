@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from destinations.fincome.hints import column_hints
 from destinations.fincome.schema import PUSH_ORDER
 
 Row = dict[str, Any]
@@ -97,8 +98,9 @@ def count_rows(rows_by_collection: dict[str, list[Row]]) -> dict[str, int]:
 
 
 def load_in_push_order(pipeline: Any, rows_by_collection: dict[str, list[Row]]) -> None:
-    """One `pipeline.run` per collection, parents first, as callers of `fincome` must do."""
+    """One `pipeline.run` per collection, parents first, with the column hints, as callers of
+    `fincome` should do."""
     for spec in PUSH_ORDER:
         rows = rows_by_collection.get(spec.name)
         if rows:
-            pipeline.run(rows, table_name=spec.name)
+            pipeline.run(rows, table_name=spec.name, columns=column_hints(spec.name))
