@@ -7,6 +7,7 @@ read-only and never sent. Embedded line items exist only on invoice and credit n
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 FieldKind = Literal["string", "number", "integer", "datetime", "object"]
@@ -41,8 +42,12 @@ class Collection:
     def update_fields(self) -> tuple[str, ...]:
         return self.updatable_fields or self.field_names
 
+    @cached_property
+    def kinds(self) -> dict[str, FieldKind]:
+        return {f.name: f.kind for f in self.fields}
+
     def kind_of(self, field: str) -> FieldKind:
-        return next(f.kind for f in self.fields if f.name == field)
+        return self.kinds[field]  # on the hash path of every row: a dict, not a scan
 
 
 def _f(name: str, kind: FieldKind = "string", *, required: bool = False) -> FieldSpec:
