@@ -14,11 +14,16 @@ from typing import Any
 import dlt
 from dlt.common.configuration.exceptions import ConfigurationValueError
 
+from destinations.fincome import CollectionPaths, FincomeSettings
 from httpkit import InsecureBaseURLError, check_base_url
+from pipelines.transform.config import load_mapping_options
+from pipelines.transform.options import MappingConfigError, MappingOptions
 from sources.metronome import MetronomeSettings
 
 METRONOME_SECTION = "sources.metronome"
-SECRET_KEYS = frozenset({"api_token"})
+FINCOME_SECTION = "destination.fincome"
+SECRET_KEYS = frozenset({"api_token", "api_key"})
+DEFAULT_BATCH_SIZE = 200
 
 _EXPECTED = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
 
@@ -73,3 +78,70 @@ def _read(dotted: str, expected: type) -> Any:
         raise ConfigError(
             env_key(dotted), f"must be {_EXPECTED.get(expected, expected.__name__)}"
         ) from None
+
+
+@dataclasses.dataclass(frozen=True)
+class PushSettings:
+    """The Fincome client settings plus how the push hands rows to the destination."""
+
+    fincome: FincomeSettings
+    batch_size: int = DEFAULT_BATCH_SIZE
+
+
+def load_push_settings() -> PushSettings:
+    """The `[destination.fincome]` settings, validated; the key comes from secrets only."""
+    key = env_key(f"{FINCOME_SECTION}.api_key")
+    api_key = _read(f"{FINCOME_SECTION}.api_key", str)
+    if not api_key:
+        raise ConfigError(
+            key,
+            "not set (export it, or put api_key under [destination.fincome] in .dlt/secrets.toml)",
+        )
+    values: dict[str, Any] = {"api_key": api_key}
+    for name, expected in _FINCOME_KNOBS.items():
+        value = _read(f"{FINCOME_SECTION}.{name}", expected)
+        if value is not None:
+            values[name] = value
+    rate = values.pop("requests_per_second", None)
+    if rate is not None:
+        values["requests_per_second"] = rate or None  # 0 turns pacing off
+    batch_size = values.pop("batch_size", DEFAULT_BATCH_SIZE)
+    if batch_size < 1:
+        raise ConfigError(env_key(f"{FINCOME_SECTION}.batch_size"), "must be 1 or more")
+    try:
+        values["paths"] = CollectionPaths.from_mapping(
+            _read(f"{FINCOME_SECTION}.paths", dict) or None
+        )
+        settings = FincomeSettings(**values)
+        check_base_url(
+            settings.base_url,
+            key=env_key(f"{FINCOME_SECTION}.base_url"),
+            allow_insecure_http=settings.allow_insecure_http,
+        )
+    except InsecureBaseURLError as exc:
+        raise ConfigError(exc.key, str(exc).removeprefix(f"{exc.key}: ")) from None
+    except ValueError as exc:  # FincomeSettings names the dotted key first
+        dotted, _, problem = str(exc).partition(" ")
+        raise ConfigError(env_key(dotted.rstrip(":")), problem or str(exc)) from None
+    return PushSettings(fincome=settings, batch_size=batch_size)
+
+
+_FINCOME_KNOBS: dict[str, type] = {
+    "base_url": str,
+    "api_key_header": str,
+    "requests_per_second": float,
+    "max_concurrency": int,
+    "timeout_seconds": float,
+    "max_attempts": int,
+    "retry_budget_seconds": float,
+    "allow_insecure_http": bool,
+    "batch_size": int,
+}
+
+
+def load_mapping() -> MappingOptions:
+    """The `[mapping]` options; a bad value is a `ConfigError` naming its variable."""
+    try:
+        return load_mapping_options()
+    except MappingConfigError as exc:
+        raise ConfigError(env_key(exc.key), str(exc)) from None

@@ -70,6 +70,24 @@ class PushPlan:
         """HTTP writes the plan needs (embedded lines ride along with their parent)."""
         return sum(p.writes for p in self.collections.values())
 
+    def restricted(self, record_ids: set[str]) -> PushPlan:
+        """Only the work on these records and on the lines under them (`rejects --retry`)."""
+
+        def chosen(row_id: str) -> bool:
+            return row_id in record_ids or row_id.split(":", 1)[0] in record_ids
+
+        return PushPlan(
+            {
+                name: CollectionPlan(
+                    name,
+                    ids={op: [i for i in p.ids[op] if chosen(i)] for op in OPS},
+                    embedded=[i for i in p.embedded if chosen(i)],
+                    stale=0,
+                )
+                for name, p in self.collections.items()
+            }
+        )
+
     def counts(self) -> dict[str, dict[str, int]]:
         return {
             name: {

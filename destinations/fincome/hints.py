@@ -10,12 +10,13 @@ text than the row holds (and its hash would drift). Pass the hints with the rows
 
 from __future__ import annotations
 
-from typing import Any
+from dlt.common.data_types import TDataType
+from dlt.common.schema import TColumnSchema
 
 from destinations.fincome.schema import FieldKind, collection
 from destinations.fincome.steps import DELETED_FLAG
 
-DLT_TYPES: dict[FieldKind, str] = {
+DLT_TYPES: dict[FieldKind, TDataType] = {
     "string": "text",
     "number": "decimal",
     "integer": "bigint",
@@ -24,10 +25,12 @@ DLT_TYPES: dict[FieldKind, str] = {
 }
 
 
-def column_hints(name: str) -> dict[str, dict[str, Any]]:
+def column_hints(name: str) -> dict[str, TColumnSchema]:
     """dlt `columns=` hints for a collection: the seed's fields, embedded lines, `_deleted`."""
     spec = collection(name)
-    hints = {f.name: {"data_type": DLT_TYPES[f.kind], "nullable": True} for f in spec.fields}
+    hints: dict[str, TColumnSchema] = {
+        f.name: {"data_type": DLT_TYPES[f.kind], "nullable": True} for f in spec.fields
+    }
     if spec.embedded:
         hints[spec.embedded] = {"data_type": "json", "nullable": True}
     hints[DELETED_FLAG] = {"data_type": "bool", "nullable": True}

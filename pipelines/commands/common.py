@@ -24,6 +24,7 @@ from rich.console import Console
 from pipelines.config import ConfigError
 from pipelines.datadir import DataDir, RunLockHeld
 from pipelines.extract import ExtractFailed
+from pipelines.push import PushFailed
 from pipelines.runs import OUTCOMES, RunLog
 
 log = logging.getLogger("billing_sync")
@@ -92,7 +93,7 @@ def classify(exc: BaseException) -> tuple[ExitCode, str]:
         return ExitCode.USAGE, str(exc)
     if isinstance(exc, RunLockHeld):
         return ExitCode.LOCKED, str(exc)
-    if isinstance(exc, ExtractFailed):
+    if isinstance(exc, ExtractFailed | PushFailed):
         return ExitCode.FAILED, str(exc)
     # a bug or an unforeseen outage
     text = " ".join(f"{type(exc).__name__}: {exc}".split())

@@ -1,4 +1,4 @@
-"""`billing-sync extract` and `billing-sync backfill`: Metronome into DuckDB only.
+"""`billing-sync extract`: Metronome into DuckDB only.
 
 `--json` prints one object:
 
@@ -19,7 +19,6 @@ the configuration is at fault.
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -48,7 +47,6 @@ SHOWN_REJECTS = 20
 
 def register(app: typer.Typer) -> None:
     app.command(help="Pull Metronome into DuckDB (metronome_raw) only.")(extract)
-    app.command(help="Re-read one billing-period window without moving the cursors.")(backfill)
 
 
 def extract(
@@ -63,39 +61,6 @@ def extract(
         full_refresh=full_refresh, customer_ids=tuple(customer) if customer else None
     )
     run_command("extract", json_output, lambda: extract_outcome("extract", data_dir, options))
-
-
-def backfill(
-    start: Annotated[
-        datetime,
-        typer.Option(
-            "--start",
-            formats=["%Y-%m-%d"],
-            metavar="DATE",
-            help="Periods starting on or after (YYYY-MM-DD).",
-        ),
-    ],
-    end: Annotated[
-        datetime,
-        typer.Option(
-            "--end",
-            formats=["%Y-%m-%d"],
-            metavar="DATE",
-            help="Periods ending by this day, e.g. 2026-04-01 for March (YYYY-MM-DD).",
-        ),
-    ],
-    customer: CustomerOption = None,
-    data_dir: DataDirOption = None,
-    json_output: JsonOption = False,
-) -> None:
-    if start >= end:
-        raise typer.BadParameter("--start must be before --end", param_hint="--start")
-    options = ExtractOptions(
-        backfill_start=start.date(),
-        backfill_end=end.date(),
-        customer_ids=tuple(customer) if customer else None,
-    )
-    run_command("backfill", json_output, lambda: extract_outcome("backfill", data_dir, options))
 
 
 def extract_outcome(command: str, data_dir_option: Path | None, options: ExtractOptions) -> Outcome:

@@ -24,7 +24,7 @@ def load_mapping_options() -> MappingOptions:
         try:
             value = dlt.config.get(name, dict) if key in _TABLE_KEYS else dlt.config.get(name)
         except ConfigValueCannotBeCoercedException:
-            raise MappingConfigError(f"{name}: expected a table (JSON object)") from None
+            raise MappingConfigError(f"{name}: expected a table (JSON object)", key=name) from None
         if value is not None:
             section[key] = value
     return mapping_options(section)

@@ -20,6 +20,10 @@ LineType = Literal["subscription", "one_off"]
 class MappingConfigError(ValueError):
     """A `[mapping]` key holds a value the mapping cannot use; the message names the key."""
 
+    def __init__(self, message: str, *, key: str) -> None:
+        super().__init__(message)
+        self.key = key  # the top-level setting, e.g. `mapping.pricing_units`
+
 
 class PricingUnit(BaseModel):
     """How a custom pricing unit converts: 1 unit = `factor` `currency`."""
@@ -78,4 +82,5 @@ def mapping_options(section: Mapping[str, Any]) -> MappingOptions:
     except ValidationError as error:
         first = error.errors()[0]
         key = ".".join(["mapping", *(str(part) for part in first["loc"])])
-        raise MappingConfigError(f"{key}: {first['msg']}") from None
+        top = ".".join(key.split(".")[:2])
+        raise MappingConfigError(f"{key}: {first['msg']}", key=top) from None

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from pipelines.cli import app
 from pipelines.datadir import resolve_data_dir, run_lock
+from tests.fixtures.fincome import FincomeEmulator
 from tests.fixtures.metronome import MetronomeEmulator
 
 runner = CliRunner()
@@ -102,8 +103,13 @@ def test_a_malformed_invoice_exits_3_and_everything_else_lands(
 
 @pytest.mark.usefixtures("configured")
 def test_full_refresh_customer_filter_and_backfill(
-    metronome_api: MetronomeEmulator, tmp_path: Path
+    metronome_api: MetronomeEmulator,
+    fincome_api: FincomeEmulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("DESTINATION__FINCOME__BASE_URL", fincome_api.url)
+    monkeypatch.setenv("DESTINATION__FINCOME__API_KEY", fincome_api.api_key)
     every = len(metronome_api.state()["invoices"])
     ids = [c["id"] for c in metronome_api.customers()[:2]]
 
@@ -122,9 +128,12 @@ def test_full_refresh_customer_filter_and_backfill(
     assert some["tables"]["customers"] == 2
     assert some["options"]["customers"] == [*ids, "nobody"]
     assert some["unknown_customers"] == ["nobody"]
-    assert code == 0
-    assert window["options"]["backfill"] == {"start": "2026-02-01", "end": "2026-04-01"}
-    assert 0 < window["tables"]["invoices"] < every
+    # the pinned account has invoices in a custom pricing unit, which the mapping sets aside
+    assert code == 3
+    assert {r["stage"] for r in window["rejects"]} == {"transform"}
+    assert window["extract"]["options"]["backfill"] == {"start": "2026-02-01", "end": "2026-04-01"}
+    assert 0 < window["extract"]["tables"]["invoices"] < every
+    assert window["push"]["done"]["invoices"]["created"] > 0
 
 
 def test_a_missing_token_exits_2_naming_the_key(tmp_path: Path) -> None:

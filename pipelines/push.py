@@ -1,0 +1,221 @@
+"""`run_push`: transform what is staged, plan against the ledger, push parents first.
+
+1. The transform rebuilds `fincome.*` from `metronome_raw.*`; its rejects are stored (and
+   earlier transform rejects it no longer produces are resolved).
+2. `plan.plan_push` compares the desired state with the ledger.
+3. Unless it is a dry run, the dlt pipeline `fincome_push` loads one collection per run in
+   `schema.PUSH_ORDER` (dlt does not order jobs by dependency) into the `fincome`
+   destination, which writes the ledger as Fincome acknowledges. Pending packages of an
+   earlier, interrupted push are dropped first: the plan already holds all outstanding work,
+   and replaying an old package could push an older version of a row.
+4. Planning again afterwards tells what landed: whatever is still planned did not.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import dlt
+import duckdb
+from dlt.pipeline.exceptions import PipelineStepFailed
+
+from destinations.fincome import LedgerStore, column_hints, fincome
+from destinations.fincome.destination import close_ledgers, shared_client
+from pipelines.config import PushSettings
+from pipelines.datadir import DataDir
+from pipelines.plan import OPS, PushPlan, plan_push
+from pipelines.push_rows import collection_pages
+from pipelines.rejects import open_rejects_since, resolve_vanished
+from pipelines.transform.options import MappingOptions
+from pipelines.transform.runner import run_transform
+
+PIPELINE_NAME = "fincome_push"
+log = logging.getLogger(__name__)
+
+
+class PushFailed(Exception):
+    """The push stopped; the message says why in one line (never a secret)."""
+
+
+@dataclass(frozen=True)
+class PushOptions:
+    dry_run: bool = False
+    as_of: datetime | None = None  # the moment subscription statuses are judged at; now
+    only_rejected: bool = False  # `rejects --retry`: only records that have an open reject
+
+
+@dataclass
+class PushResult:
+    transformed: dict[str, int]
+    plan: PushPlan
+    done: dict[str, dict[str, int]] = field(default_factory=dict)
+    rejects: list[dict[str, Any]] = field(default_factory=list)
+    requests: dict[str, Any] = field(default_factory=dict)
+    duration_seconds: float = 0.0
+    dry_run: bool = False
+
+    @property
+    def writes(self) -> int:
+        return sum(sum(ops.values()) for ops in self.done.values())
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "dry_run": self.dry_run,
+            "transformed": self.transformed,
+            "plan": {
+                name: {
+                    **counts,
+                    "money": {
+                        op: {c: str(v) for c, v in self.plan.collections[name].money[op].items()}
+                        for op in OPS
+                    },
+                }
+                for name, counts in self.plan.counts().items()
+            },
+            "done": self.done,
+            "rejects": self.rejects,
+            "requests": self.requests,
+            "duration_seconds": self.duration_seconds,
+        }
+
+
+def run_push(
+    data_dir: DataDir,
+    settings: PushSettings | None,
+    mapping: MappingOptions,
+    options: PushOptions | None = None,
+    *,
+    since: datetime | None = None,
+) -> PushResult:
+    """Transform, plan and (unless a dry run) push; `settings` may be None for a dry run.
+
+    `since` is when the command began: rejects opened since then are this run's.
+    """
+    options = options or PushOptions()
+    started = time.monotonic()
+    since = since or datetime.now(UTC)
+    data_dir.ensure()
+    with duckdb.connect(str(data_dir.duckdb_path)) as db:
+        transformed = _transform(db, data_dir, mapping, options.as_of or datetime.now(UTC))
+        plan = _plan(db, options)
+        result = PushResult(transformed=transformed, plan=plan, dry_run=options.dry_run)
+        if not options.dry_run and plan.writes:
+            if settings is None:
+                raise ValueError("pushing needs the Fincome settings")
+            result.requests = _push(db, data_dir, settings, plan)
+            result.done = _done(plan, _plan(db, options))
+        result.rejects = open_rejects_since(db, since)
+    result.duration_seconds = round(time.monotonic() - started, 3)
+    return result
+
+
+def _transform(
+    db: duckdb.DuckDBPyConnection, data_dir: DataDir, mapping: MappingOptions, as_of: datetime
+) -> dict[str, int]:
+    result = run_transform(db, mapping, as_of, spool_dir=data_dir.root)
+    ledger = LedgerStore(db)
+    ledger.add_rejects(result.rejects)
+    resolve_vanished(ledger, "transform", result.rejects)
+    return result.counts
+
+
+def _plan(db: duckdb.DuckDBPyConnection, options: PushOptions) -> PushPlan:
+    plan = plan_push(db)
+    if options.only_rejected:
+        rejected = {r["record_id"] for r in LedgerStore(db).open_rejects()}
+        plan = plan.restricted(rejected)
+    return plan
+
+
+def _push(
+    db: duckdb.DuckDBPyConnection, data_dir: DataDir, settings: PushSettings, plan: PushPlan
+) -> dict[str, Any]:
+    """Load each collection with work in its own dlt run; return the requests it took."""
+    client = shared_client(settings.fincome)
+    before = client.stats.snapshot()
+    pipeline = dlt.pipeline(
+        pipeline_name=PIPELINE_NAME,
+        destination=_destination(data_dir, settings),
+        dataset_name="fincome",
+        pipelines_dir=str(data_dir.dlt_dir),
+    )
+    if pipeline.has_pending_data:
+        log.warning("dropping a push package an interrupted run left; the plan covers it")
+        pipeline.drop_pending_packages()
+    try:
+        for name, pages in collection_pages(db, plan):
+            pipeline.run(
+                pages,
+                table_name=name,
+                columns=column_hints(name),
+                write_disposition="append",
+            )
+    except PipelineStepFailed as exc:
+        raise PushFailed(_explain(exc)) from exc
+    finally:
+        close_ledgers()
+    return _delta(before, client.stats.snapshot())
+
+
+def _destination(data_dir: DataDir, settings: PushSettings) -> Any:
+    """The destination with exactly our settings, so it shares `shared_client`'s client."""
+    fincome_settings = settings.fincome
+    options: dict[str, Any] = {
+        "api_key": fincome_settings.api_key,
+        "base_url": fincome_settings.base_url,
+        "api_key_header": fincome_settings.api_key_header,
+        "requests_per_second": fincome_settings.requests_per_second or 0,
+        "max_concurrency": fincome_settings.max_concurrency,
+        "timeout_seconds": fincome_settings.timeout_seconds,
+        "max_attempts": fincome_settings.max_attempts,
+        "retry_budget_seconds": fincome_settings.retry_budget_seconds,
+        "allow_insecure_http": fincome_settings.allow_insecure_http,
+        "paths": dict(fincome_settings.paths.overrides),
+        "ledger_path": str(data_dir.duckdb_path),
+        "batch_size": settings.batch_size,  # a dlt setting of every custom destination
+    }
+    return fincome(**options)
+
+
+def _done(before: PushPlan, after: PushPlan) -> dict[str, dict[str, int]]:
+    """What landed: planned work that is no longer planned."""
+    done: dict[str, dict[str, int]] = {}
+    for name, planned in before.collections.items():
+        left = after.collections[name]
+        still = set(left.ids["create"]) | set(left.embedded)
+        done[name] = {
+            "created": len(set(planned.ids["create"]) - still) + len(set(planned.embedded) - still),
+            "updated": len(set(planned.ids["update"]) - set(left.ids["update"])),
+            "deleted": len(set(planned.ids["delete"]) - set(left.ids["delete"])),
+        }
+    return done
+
+
+def _delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    by_status = {
+        status: count - before["by_status"].get(status, 0)
+        for status, count in after["by_status"].items()
+        if count - before["by_status"].get(status, 0)
+    }
+    return {
+        "attempts": after["attempts"] - before["attempts"],
+        "retries": after["retries"] - before["retries"],
+        "throttled": after["throttled"] - before["throttled"],
+        "by_status": by_status,
+    }
+
+
+def _explain(failure: PipelineStepFailed) -> str:
+    """The destination's own one-line message, without dlt's wrapping."""
+    chain: list[BaseException] = []
+    cause: BaseException | None = failure
+    while cause is not None and cause not in chain:
+        chain.append(cause)
+        cause = cause.__cause__ or cause.__context__
+    messages = [getattr(link, "failed_message", None) for link in chain]
+    text = next((m for m in messages if m), None) or str(chain[-1])
+    return " ".join(str(text).split())[:500]
