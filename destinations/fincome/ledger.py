@@ -228,4 +228,8 @@ class LedgerStore:
             params.append(stage)
         cursor = self.db.execute(query + " ORDER BY stage, collection, record_id", params)
         columns = [d[0] for d in cursor.description]
-        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+        found = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+        for row in found:  # JSON columns come back as text
+            for key in ("detail", "payload"):
+                row[key] = None if row[key] is None else orjson.loads(row[key])
+        return found

@@ -1,0 +1,111 @@
+"""`billing-sync status`: the last runs, counts per entity, the cursor, open rejects.
+
+`--json` prints one object:
+
+    {"command": "status", "status": "ok", "exit_code": 0, "data_dir": "/abs/path",
+     "runs": [{"run_id": "1a2b3c4d5e6f", "command": "sync",
+               "started_at": "2026-11-21T02:00:00+00:00",
+               "duration_seconds": 81.2, "outcome": "ok" | "rejects" | "failed" | "misconfigured"
+               | "running" | "interrupted", "exit_code": 0, "created": 120, "updated": 4,
+               "deleted": 0, "rejected": 2, "requests": {"metronome": 417, "fincome": 130},
+               "error": null}],                                   # newest first, at most 10
+     "entities": {"customers": {"desired": 300, "pushed": 300, "stale": 0,
+                                "pending": {"create": 0, "update": 0, "delete": 0}}, ...},
+     "cursor": null | {"customers": 300, "customers_with_open_drafts": 280,
+                       "latest_period_start": {"min": "...", "max": "..."},
+                       "last_extract_at": "2026-11-21T02:00:12+00:00"},
+     "rejects": {"open": 2, "by_reason": [{"stage": "transform", "collection": "invoices",
+                                           "reason": "...", "count": 2}]}}
+
+Reading the DuckDB file needs the data-dir lock (DuckDB lets no other process read while a
+run writes), so during a run `status` exits 75 at once.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pipelines.commands.common import DataDirOption, ExitCode, JsonOption, Outcome, run_command
+from pipelines.datadir import resolve_data_dir, run_lock
+from pipelines.status import gather_status
+
+RUN_COLUMNS = ("started", "command", "outcome", "seconds", "created", "updated", "deleted",
+               "rejected", "requests M/F")  # fmt: skip
+ENTITY_COLUMNS = ("collection", "desired", "in Fincome", "to create", "to update", "to delete",
+                  "stale")  # fmt: skip
+
+
+def register(app: typer.Typer) -> None:
+    app.command(help="Show the last runs, counts per entity, the cursor and open rejects.")(status)
+
+
+def status(
+    runs: Annotated[int, typer.Option(help="How many recent runs to show.")] = 10,
+    data_dir: DataDirOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    def body() -> Outcome:
+        folder = resolve_data_dir(data_dir)
+        with run_lock(folder):
+            report = gather_status(folder, runs=runs)
+        last = report["runs"][0]["outcome"] if report["runs"] else "no run yet"
+        return Outcome(
+            exit_code=ExitCode.OK,
+            payload=report,
+            summary=f"last run: {last}; open rejects: {report['rejects']['open']}",
+            render=lambda console: render_status(console, report),
+        )
+
+    run_command("status", json_output, body)
+
+
+def render_status(console: Console, report: dict[str, Any]) -> None:
+    runs = Table(title="Last runs")
+    for column in RUN_COLUMNS:
+        runs.add_column(column)
+    for run in report["runs"]:
+        runs.add_row(
+            run["started_at"][:19].replace("T", " "),
+            run["command"],
+            run["outcome"],
+            "" if run["duration_seconds"] is None else f"{run['duration_seconds']:.1f}",
+            *(f"{run[key]:,}" for key in ("created", "updated", "deleted", "rejected")),
+            f"{run['requests']['metronome']:,}/{run['requests']['fincome']:,}",
+        )
+    console.print(runs)
+    entities = Table(title="Fincome entities")
+    for column in ENTITY_COLUMNS:
+        entities.add_column(column, justify="left" if column == "collection" else "right")
+    for name, row in report["entities"].items():
+        pending = row["pending"]
+        entities.add_row(
+            name,
+            *(f"{n:,}" for n in (row["desired"], row["pushed"], *pending.values(), row["stale"])),
+        )
+    console.print(entities)
+    cursor = report["cursor"]
+    if cursor:
+        span = cursor["latest_period_start"] or {}
+        console.print(
+            f"Extract cursor: {cursor['customers']:,} customers, latest periods from "
+            f"{span.get('min', '-')} to {span.get('max', '-')}, "
+            f"{cursor['customers_with_open_drafts']:,} with open drafts; last extract "
+            f"{cursor['last_extract_at']}"
+        )
+    else:
+        console.print("Nothing extracted yet.")
+    rejects = report["rejects"]
+    console.print(f"Open rejects: {rejects['open']:,}")
+    if rejects["by_reason"]:
+        table = Table()
+        for column in ("count", "stage", "collection", "reason"):
+            table.add_column(column)
+        for group in rejects["by_reason"]:
+            table.add_row(
+                f"{group['count']:,}", group["stage"], group["collection"], group["reason"]
+            )
+        console.print(table)
