@@ -81,7 +81,8 @@ def run_command(command: str, json_output: bool, body: Callable[[], Outcome]) ->
         head = {"command": command, "status": status, "exit_code": int(outcome.exit_code)}
         typer.echo(json.dumps({**head, **outcome.payload}, default=str))
     else:
-        outcome.render(Console(highlight=False))
+        # no markup: record ids, reasons and names are data, and `[mapping.x]` is not a style
+        outcome.render(Console(highlight=False, markup=False))
     level = logging.INFO if outcome.exit_code in (ExitCode.OK, ExitCode.REJECTS) else logging.ERROR
     log.log(level, "%s %s (exit %d): %s", command, status, outcome.exit_code, outcome.summary)
     raise typer.Exit(int(outcome.exit_code))

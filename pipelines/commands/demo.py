@@ -1,30 +1,47 @@
-"""`billing-sync demo`: the whole Metronome side on a seeded account, nothing to configure.
+"""`billing-sync demo`: the whole sync on a laptop, against local emulators of both APIs.
 
-Starts the Metronome emulator on a free loopback port (its own process), extracts its
-generated account into a fresh data dir, and shows what was staged. `--json` prints the
-`extract` object (see `pipelines.commands.extract`) plus `"emulator"` (the URL it used).
+Starts the Metronome and Fincome emulators on free loopback ports (each in its own process),
+generates a seeded account, syncs it into a fresh data dir, then syncs again to show that
+nothing changed means nothing sent. Exits 0 when both syncs ran, rejects or not: the
+generated account has invoices in a custom pricing unit, set aside until mapped.
+
+`--json` prints `{"command": "demo", "status", "exit_code", "data_dir",
+"emulators": {"metronome": url, "fincome": url}, "account": {"customers", "months", "seed"},
+"first": <sync object>, "second": <sync object>}` (sync objects as `billing-sync sync --json`
+prints them, without command/status).
 """
 
 from __future__ import annotations
 
 import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
-from pipelines.commands.common import DataDirOption, JsonOption, Outcome, run_command
-from pipelines.commands.extract import render_result, result_outcome
+from destinations.fincome import FincomeSettings
+from pipelines.commands.common import DataDirOption, ExitCode, JsonOption, Outcome, run_command
+from pipelines.config import PushSettings, load_mapping
 from pipelines.datadir import DataDir, resolve_data_dir, run_lock
 from pipelines.extract import ExtractResult, run_extract
+from pipelines.push import PushResult, run_push
+from pipelines.transform.options import MappingOptions
 from sources.metronome import MetronomeSettings
 
-DEMO_CONCURRENCY = 8  # the emulator is local: no pacing, a few connections in parallel
+CONCURRENCY = 8  # both emulators are local: no pacing, a few connections in parallel
 
 
 def register(app: typer.Typer) -> None:
-    app.command(help="Extract a seeded account from a local Metronome emulator and show it.")(demo)
+    app.command(help="Sync a seeded account between local emulators of Metronome and Fincome.")(
+        demo
+    )
 
 
 def demo(
@@ -35,48 +52,158 @@ def demo(
     data_dir: DataDirOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    run_command("demo", json_output, lambda: _demo(customers, months, seed, data_dir, json_output))
+    account = Account(customers=customers, months=months, seed=seed)
+    run_command("demo", json_output, lambda: _demo(account, data_dir, quiet=json_output))
 
 
-def _demo(
-    customers: int, months: int, seed: int, data_dir_option: Path | None, quiet: bool
-) -> Outcome:
-    from sandbox.__main__ import DEFAULT_METRONOME_TOKEN
-    from sandbox.common.server import spawned
+@dataclass(frozen=True)
+class Account:
+    customers: int
+    months: int
+    seed: int
 
+    def emulator_args(self) -> list[str]:
+        return [
+            *("--seed", str(self.seed)),
+            *("--customers", str(self.customers)),
+            *("--months", str(self.months)),
+        ]
+
+
+@dataclass(frozen=True)
+class Sync:
+    extracted: ExtractResult
+    pushed: PushResult
+    seconds: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "extract": self.extracted.to_json(),
+            "push": self.pushed.to_json(),
+            "rejects": self.pushed.rejects,
+            "duration_seconds": self.seconds,
+        }
+
+
+def _demo(account: Account, data_dir_option: Path | None, *, quiet: bool) -> Outcome:
+    mapping = load_mapping()
     folder = data_dir_option or Path(tempfile.mkdtemp(prefix="billing-sync-demo-"))
     data_dir = resolve_data_dir(folder)
-    console = Console(highlight=False, quiet=quiet)
-    args = ["--seed", str(seed), "--customers", str(customers), "--months", str(months)]
-    with (
-        console.status("Starting the Metronome emulator...") as status,
-        spawned("metronome", args) as server,
-    ):
-        settings = MetronomeSettings(
-            api_token=DEFAULT_METRONOME_TOKEN,
-            base_url=server.url,
-            requests_per_second=0,
-            max_concurrency=DEMO_CONCURRENCY,
+    console = Console(highlight=False, markup=False, quiet=quiet, stderr=True)
+    with _emulators(account, console) as (metronome, fincome), run_lock(data_dir):
+        console.print(f"Syncing {account.customers} customers x {account.months} months...")
+        first = _sync(data_dir, metronome, fincome, mapping)
+        console.print("Syncing again, with nothing changed upstream...")
+        second = _sync(data_dir, metronome, fincome, mapping)
+    emulators = {"metronome": metronome.base_url, "fincome": fincome.fincome.base_url}
+    payload = {
+        "data_dir": str(data_dir.root),
+        "emulators": emulators,
+        "account": vars(account),
+        "first": first.to_json(),
+        "second": second.to_json(),
+    }
+    writes = second.pushed.requests.get("attempts", 0)
+    return Outcome(
+        exit_code=ExitCode.OK,
+        payload=payload,
+        summary=(
+            f"first sync {first.pushed.writes} rows in {first.seconds:.1f}s, "
+            f"second sync {writes} Fincome requests; rejects={len(first.pushed.rejects)}"
+        ),
+        render=lambda out: _explain(out, data_dir, emulators, first, second),
+    )
+
+
+@contextmanager
+def _emulators(
+    account: Account, console: Console
+) -> Iterator[tuple[MetronomeSettings, PushSettings]]:
+    from sandbox.__main__ import DEFAULT_FINCOME_API_KEY, DEFAULT_METRONOME_TOKEN
+    from sandbox.common.server import spawned
+
+    with ExitStack() as running:
+        with console.status("Starting the Metronome and Fincome emulators..."):
+            metronome = running.enter_context(spawned("metronome", account.emulator_args()))
+            fincome = running.enter_context(spawned("fincome"))
+        yield (
+            MetronomeSettings(
+                api_token=DEFAULT_METRONOME_TOKEN,
+                base_url=metronome.url,
+                requests_per_second=0,
+                max_concurrency=CONCURRENCY,
+            ),
+            PushSettings(
+                fincome=FincomeSettings(
+                    api_key=DEFAULT_FINCOME_API_KEY,
+                    base_url=fincome.url,
+                    requests_per_second=None,
+                    max_concurrency=CONCURRENCY,
+                )
+            ),
         )
-        status.update(f"Extracting {customers} customers x {months} months from {server.url}")
-        with run_lock(data_dir):
-            result = run_extract(data_dir, settings)
-    outcome = result_outcome(data_dir, result)
-    outcome.payload["emulator"] = server.url
-    account = f"{customers} customers with {months} months of invoices"
-    outcome.render = lambda out: _explain(
-        out, data_dir, result, f"{server.url} generated {account}"
-    )
-    return outcome
 
 
-def _explain(console: Console, data_dir: DataDir, result: ExtractResult, account: str) -> None:
+def _sync(
+    data_dir: DataDir, metronome: MetronomeSettings, fincome: PushSettings, mapping: MappingOptions
+) -> Sync:
+    started, began = datetime.now(UTC), time.monotonic()
+    extracted = run_extract(data_dir, metronome)
+    pushed = run_push(data_dir, fincome, mapping, since=started)
+    return Sync(extracted, pushed, round(time.monotonic() - began, 3))
+
+
+def _explain(
+    console: Console, data_dir: DataDir, emulators: dict[str, str], first: Sync, second: Sync
+) -> None:
+    console.print("billing-sync demo", style="bold")
+    console.print(f"  Metronome emulator  {emulators['metronome']}")
+    console.print(f"  Fincome emulator    {emulators['fincome']}")
+    console.print(f"  Data dir            {data_dir.root}\n")
     console.print(
-        f"[bold]billing-sync demo[/bold]: the Metronome emulator at {account} (drafts, voids "
-        "and corrections included); the extract pulled it into DuckDB, one row per API object."
+        f"1. First sync ({first.seconds:.1f} s): {first.extracted.requests['attempts']:,} "
+        f"Metronome requests, {first.pushed.requests.get('attempts', 0):,} Fincome writes."
     )
-    render_result(console, data_dir, result)
+    console.print(_pushed_table(first))
+    second_writes = second.pushed.requests.get("attempts", 0)
     console.print(
-        f"Look inside with: duckdb {data_dir.duckdb_path} (tables metronome_raw.*). "
-        f"Run the demo again with --data-dir {data_dir.root} to see an incremental extract."
+        f"2. Second sync ({second.seconds:.1f} s), nothing changed upstream: "
+        f"{second.extracted.requests['attempts']:,} Metronome requests re-read recent "
+        f"invoices; {second_writes} writes to Fincome."
     )
+    _explain_rejects(console, first.pushed.rejects)
+    console.print(
+        f"\nLook inside: billing-sync status --data-dir {data_dir.root}  "
+        f"(or duckdb {data_dir.duckdb_path})"
+    )
+
+
+def _pushed_table(sync: Sync) -> Table:
+    table = Table(title="What Fincome now holds")
+    for column in ("entity", "desired", "created", "updated", "deleted", "money created"):
+        left = column in ("entity", "money created")
+        table.add_column(column, justify="left" if left else "right")
+    for name, plan in sync.pushed.plan.collections.items():
+        done = sync.pushed.done.get(name, {"created": 0, "updated": 0, "deleted": 0})
+        money = "; ".join(
+            f"{currency} {amount:,f}" for currency, amount in plan.money["create"].items()
+        )
+        table.add_row(
+            name,
+            f"{sync.pushed.transformed.get(name, 0):,}",
+            *(f"{done[key]:,}" for key in ("created", "updated", "deleted")),
+            money,
+        )
+    return table
+
+
+def _explain_rejects(console: Console, rejects: list[dict[str, Any]]) -> None:
+    if not rejects:
+        console.print("No record was set aside.")
+        return
+    reasons: dict[str, int] = {}
+    for reject in rejects:
+        reasons[reject["reason"]] = reasons.get(reject["reason"], 0) + 1
+    console.print(f"{len(rejects)} record(s) set aside, each with its reason:")
+    for reason, count in sorted(reasons.items(), key=lambda item: -item[1]):
+        console.print(f"  {count:>4} x {reason}")

@@ -108,13 +108,21 @@ def test_the_emulator_command_serves_metronome(metronome_api: MetronomeEmulator)
     assert run("emulator", "fincome", "--customers", "3").returncode == 2
 
 
-def test_the_demo_extracts_a_seeded_account(tmp_path: Path) -> None:
+def test_the_demo_syncs_a_seeded_account_then_sends_nothing(tmp_path: Path) -> None:
     result = run(
         "demo", "--customers", "20", "--months", "3", "--data-dir", str(tmp_path), "--json"
     )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert report["tables"]["customers"] == 20
-    assert report["tables"]["invoices"] > 20
-    assert report["rejects"] == []
-    assert report["emulator"].startswith("http://127.0.0.1:")
+    assert report["account"] == {"customers": 20, "months": 3, "seed": 1}
+    assert all(url.startswith("http://127.0.0.1:") for url in report["emulators"].values())
+    first, second = report["first"], report["second"]
+    assert first["extract"]["tables"]["customers"] == 20
+    assert first["push"]["done"]["customers"]["created"] == 20
+    assert first["push"]["done"]["invoices"]["created"] > 20
+    # one write per entity group: every create carries its lines
+    created = sum(ops["created"] for ops in first["push"]["done"].values())
+    assert first["push"]["requests"]["attempts"] < created
+    assert second["push"]["requests"] == {}
+    assert second["push"]["done"] == {}
+    assert all(reject["stage"] == "transform" for reject in first["rejects"])
