@@ -32,4 +32,4 @@ os.environ["DLT_PROJECT_DIR"] = str(_sandbox / "project")
 os.environ["DLT_DATA_DIR"] = str(_sandbox / "dlt-home")
 os.environ["RUNTIME__DLTHUB_TELEMETRY"] = "false"
 
-pytest_plugins = ["tests.fixtures.metronome", "tests.fixtures.fincome"]
+pytest_plugins = ["tests.fixtures.metronome", "tests.fixtures.fincome", "tests.fixtures.foreign"]

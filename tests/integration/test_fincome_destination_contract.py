@@ -8,10 +8,8 @@ pipeline pointed at it must leave it holding exactly the rows it was given.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -22,92 +20,8 @@ from destinations.fincome import fincome
 from destinations.fincome.body import canonical_body, embedded_rows
 from destinations.fincome.destination import close_ledgers
 from destinations.fincome.schema import EMBEDDED_CHILD
+from tests.fixtures.foreign import HEADER, KEY, ContractServer
 from tests.unit.destinations.samples import Row, graph, load_in_push_order
-
-KEY = "contract-server-key"
-HEADER = "X-Contract-Key"
-EMBEDDED = {"invoices": "invoice_line_items", "credit_notes": "credit_note_line_items"}
-
-
-class ContractServer(ThreadingHTTPServer):
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), ContractHandler)
-        self.records: dict[str, dict[str, Row]] = {}
-        self.calls: list[tuple[str, str]] = []
-        self.lock = threading.Lock()
-
-    @property
-    def url(self) -> str:
-        host, port = self.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-
-class ContractHandler(BaseHTTPRequestHandler):
-    server: ContractServer
-
-    def do_POST(self) -> None:
-        self._handle(self._create)
-
-    def do_GET(self) -> None:
-        self._handle(self._read)
-
-    def do_PATCH(self) -> None:
-        self._handle(self._update)
-
-    def do_DELETE(self) -> None:
-        self._handle(self._delete)
-
-    def _handle(self, action: Any) -> None:
-        if self.headers.get(HEADER) != KEY:
-            self._answer(401, {"detail": "Not authenticated"})
-            return
-        parts = self.path.strip("/").split("/")
-        with self.server.lock:
-            self.server.calls.append((self.command, self.path))
-            status, payload = action(*parts)
-        self._answer(status, payload)
-
-    def _create(self, collection: str) -> tuple[int, Any]:
-        body = self._body()
-        store = self.server.records.setdefault(collection, {})
-        if body["id"] in store:
-            return 409, {"detail": "exists"}
-        store[body["id"]] = body
-        if collection in EMBEDDED:
-            for line in body.pop(EMBEDDED[collection], None) or []:
-                self.server.records.setdefault(EMBEDDED[collection], {})[line["id"]] = line
-        return 201, body
-
-    def _read(self, collection: str, item_id: str) -> tuple[int, Any]:
-        record = self.server.records.get(collection, {}).get(item_id)
-        return (404, {"detail": "not found"}) if record is None else (200, record)
-
-    def _update(self, collection: str, item_id: str) -> tuple[int, Any]:
-        record = self.server.records.get(collection, {}).get(item_id)
-        if record is None:
-            return 404, {"detail": "not found"}
-        record.update(self._body())
-        return 202, record
-
-    def _delete(self, collection: str, item_id: str) -> tuple[int, Any]:
-        gone = self.server.records.get(collection, {}).pop(item_id, None)
-        return (404, {"detail": "not found"}) if gone is None else (204, None)
-
-    def _body(self) -> dict[str, Any]:
-        length = int(self.headers.get("content-length") or 0)
-        body: dict[str, Any] = json.loads(self.rfile.read(length))
-        return body
-
-    def _answer(self, status: int, payload: Any) -> None:
-        content = b"" if payload is None else json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(content)))
-        self.end_headers()
-        self.wfile.write(content)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: the test reads `server.calls` instead."""
 
 
 @pytest.fixture
@@ -121,7 +35,8 @@ def server() -> Iterator[ContractServer]:
 
 
 @pytest.fixture
-def pipeline(server: ContractServer, tmp_path: Path) -> Any:
+def pipeline(contract_fincome: ContractServer, tmp_path: Path) -> Any:
+    server = contract_fincome
     destination = fincome(
         base_url=server.url,
         api_key=KEY,
@@ -152,8 +67,9 @@ def given(rows_by_collection: dict[str, list[Row]]) -> dict[str, dict[str, Row]]
 
 
 def test_any_server_speaking_the_design_surface_ends_up_holding_exactly_the_rows(
-    server: ContractServer, pipeline: Any
+    contract_fincome: ContractServer, pipeline: Any
 ) -> None:
+    server = contract_fincome
     rows = graph()
     load_in_push_order(pipeline, rows)
     assert canonical(server.records) == given(rows)
@@ -173,8 +89,9 @@ def test_any_server_speaking_the_design_surface_ends_up_holding_exactly_the_rows
 
 
 def test_a_lost_ledger_converges_on_any_server(
-    server: ContractServer, pipeline: Any, tmp_path: Path
+    contract_fincome: ContractServer, pipeline: Any, tmp_path: Path
 ) -> None:
+    server = contract_fincome
     rows = graph()
     load_in_push_order(pipeline, rows)
     close_ledgers()
