@@ -1,0 +1,51 @@
+"""Run a reconciliation: read the three sources, compare them, time it."""
+
+from __future__ import annotations
+
+import time
+
+import duckdb
+
+from destinations.fincome import FincomeClient
+from pipelines.reconcile.compare import find_differences, month_rows
+from pipelines.reconcile.documents import SOURCES, Documents, Source
+from pipelines.reconcile.fincome import read_documents, read_metrics
+from pipelines.reconcile.ledger import read_ledger
+from pipelines.reconcile.metronome import read_metronome
+from pipelines.reconcile.result import Reconciliation
+from pipelines.transform.options import MappingOptions
+
+
+def reconcile(
+    db: duckdb.DuckDBPyConnection, client: FincomeClient, options: MappingOptions
+) -> Reconciliation:
+    """Metronome staging vs the ledger vs Fincome, per document and per month and currency.
+
+    Reads staging and the ledger from `db` (nothing is written) and Fincome through
+    `client`'s read API; `options` are the mapping's, so amounts convert as the transform's.
+    """
+    started = time.monotonic()
+    metronome = read_metronome(db, options)
+    sources: dict[Source, Documents] = {
+        "metronome": metronome.documents,
+        "ledger": read_ledger(db),
+        "fincome": read_documents(client),
+    }
+    months = sorted(
+        {
+            d.month
+            for documents in sources.values()
+            for d in documents.values()
+            if d.counted and d.month
+        }
+    )
+    metrics = read_metrics(client, months[0], months[-1]) if months else None
+    return Reconciliation(
+        months=month_rows(sources, metrics),
+        differences=find_differences(sources),
+        not_mappable=sorted(metronome.not_mappable, key=lambda n: (n.month or "", n.invoice_id)),
+        documents={s: sum(d.counted for d in sources[s].values()) for s in SOURCES},
+        metrics_checked=metrics is not None,
+        requests=client.stats.snapshot(),
+        duration_seconds=time.monotonic() - started,
+    )
