@@ -12,10 +12,10 @@ from typing import Annotated
 
 import typer
 
-from pipelines.commands import demo, emulator, extract, push, rejects, status
+from pipelines.commands import demo, emulator, extract, push, reconcile, rejects, status
 from pipelines.commands.common import configure_logging, set_verbose
 
-COMMAND_GROUPS = (extract, push, status, rejects, emulator, demo)
+COMMAND_GROUPS = (extract, push, status, rejects, reconcile, emulator, demo)
 
 app = typer.Typer(
     name="billing-sync",

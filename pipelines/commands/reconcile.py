@@ -1,0 +1,225 @@
+"""`billing-sync reconcile`: Metronome staging vs the ledger vs Fincome, per month and currency.
+
+Reads staging and the ledger from the data dir (no Metronome call, nothing changed) and what
+Fincome holds through its read API (needs `DESTINATION__FINCOME__BASE_URL` and
+`DESTINATION__FINCOME__API_KEY`). Exit 0 when all three agree, 3 when anything differs,
+2 for a missing setting or nothing staged, 75 while another run holds the data dir. The rules
+(conversion, dates, what counts, what differs) are in `pipelines/reconcile/`.
+
+`--json` prints one object; amounts are strings with exact decimals, months `YYYY-MM` (UTC):
+
+    {"command": "reconcile", "status": "ok" | "rejects" (something differs) | "failed" |
+     "misconfigured" | "locked", "exit_code": 0 | 3 | 1 | 2 | 75,
+     "data_dir": "/abs/path", "agrees": true,
+     "summary": ["plain-language sentence", ...],
+     "months": [{"month": "2026-04", "currency": "USD",
+                 "metronome": {"invoiced": "1200.00", "credited": "50.00", "net": "1150.00",
+                               "documents": 10},
+                 "ledger": {...same keys}, "fincome": {...same keys},
+                 "fincome_metrics": {"invoiced": "1200.00", "revenue": "1150.00"} | null,
+                 "agrees": true}],
+     "differences": [{"invoice_id": "...", "document": "invoice" | "credit_note",
+                      "customer_id": "...", "month": "2026-04", "currency": "USD",
+                      "kind": "unknown_to_metronome" | "missing_in_ledger" |
+                              "missing_in_fincome" | "status_differs" | "amount_differs" |
+                              "month_differs",
+                      "metronome" | "ledger" | "fincome": null (not held) |
+                          {"amount": "120.00", "currency": "USD", "status": "paid",
+                           "month": "2026-04", "counted": true},
+                      "explanation": "plain-language sentence"}],
+     "not_mappable": [{"invoice_id", "customer_id", "status": "FINALIZED" | "VOID",
+                       "month", "total" (in its credit type), "credit_type", "reason"}],
+     "totals": {"by_currency": {"USD": {"metronome" | "ledger" | "fincome":
+                                        {"invoiced", "credited", "net", "documents"}}},
+                "documents": {"metronome": 48, "ledger": 48, "fincome": 48},
+                "months": 12, "months_differing": 0, "differences": 0,
+                "differences_by_kind": {"amount_differs": 1}, "not_mappable": 7},
+     "metrics_checked": true,
+     "fincome_requests": {"attempts": 4, "retries": 0, "throttled": 0, "by_status": {...}},
+     "duration_seconds": 0.4,
+     "report": "/abs/report.html" | null}
+
+An invoice's `amount` is its total, a credit note's the amount it credits (positive);
+`net` is invoiced minus credited. A failure carries `"error"` (one line) instead, and `"key"`
+(the environment variable) when the configuration is at fault.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import duckdb
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from destinations.fincome import FincomeClient, FincomeSettings
+from pipelines.commands.common import (
+    DataDirOption,
+    ExitCode,
+    JsonOption,
+    Outcome,
+    RunRecord,
+    recorded_run,
+    run_command,
+)
+from pipelines.config import ConfigError, load_mapping, load_push_settings
+from pipelines.datadir import DATA_DIR_ENV, DataDir, resolve_data_dir, run_lock
+from pipelines.reconcile.documents import SOURCES, money_text
+from pipelines.reconcile.report import write_report
+from pipelines.reconcile.result import Reconciliation
+from pipelines.reconcile.runner import reconcile as run_reconcile
+from pipelines.reconcile.wording import KIND_LABELS, SOURCE_LABELS, held_text, summary_sentences
+from pipelines.transform.options import MappingOptions
+
+SHOWN_ROWS = 20
+
+ReportOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--report",
+        metavar="FILE.html",
+        help="Also write a self-contained HTML report (chart, differences) to this file.",
+        dir_okay=False,
+    ),
+]
+
+
+def register(app: typer.Typer) -> None:
+    app.command(
+        help="Compare totals per month and currency: Metronome staging vs ledger vs Fincome."
+    )(reconcile)
+
+
+def reconcile(
+    report: ReportOption = None,
+    data_dir: DataDirOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    run_command("reconcile", json_output, lambda: reconcile_outcome(data_dir, report))
+
+
+def reconcile_outcome(data_dir_option: Path | None, report: Path | None) -> Outcome:
+    """Check the settings, take the lock, reconcile, write the report, describe the result."""
+    settings = load_push_settings().fincome
+    options = load_mapping()
+    data_dir = resolve_data_dir(data_dir_option)
+    options_record = {"report": str(report) if report else None}
+    with run_lock(data_dir):
+        _require_staging(data_dir)  # before the run record: that would create the DuckDB file
+        with recorded_run(data_dir, "reconcile", options_record) as record:
+            return _reconcile(data_dir, settings, options, report, record)
+
+
+def _reconcile(
+    data_dir: DataDir,
+    settings: FincomeSettings,
+    options: MappingOptions,
+    report: Path | None,
+    record: RunRecord,
+) -> Outcome:
+    with (
+        duckdb.connect(str(data_dir.duckdb_path)) as db,
+        FincomeClient.from_settings(settings) as client,
+    ):
+        result = run_reconcile(db, client, options)
+    written = None
+    if report is not None:
+        source = f"data dir {data_dir.root} and Fincome at {settings.base_url}"
+        written = write_report(report, result, generated_at=datetime.now(UTC), source=source)
+    outcome = result_outcome(data_dir, result, written)
+    record.exit_code = int(outcome.exit_code)
+    record.summary = outcome.payload["totals"]
+    return outcome
+
+
+def result_outcome(data_dir: DataDir, result: Reconciliation, report: Path | None) -> Outcome:
+    payload = {
+        "data_dir": str(data_dir.root),
+        "agrees": result.agrees,
+        "summary": summary_sentences(result),
+        **result.to_json(),
+        "report": str(report) if report else None,
+    }
+    return Outcome(
+        exit_code=ExitCode.OK if result.agrees else ExitCode.REJECTS,
+        payload=payload,
+        summary=summarize(result),
+        render=lambda console: render_result(console, result, report),
+    )
+
+
+def summarize(result: Reconciliation) -> str:
+    requests = result.requests.get("attempts", 0)
+    return (
+        f"months={len(result.months)} differing={len(result.months_differing)} "
+        f"differences={len(result.differences)} not_mappable={len(result.not_mappable)} "
+        f"requests={requests} in {result.duration_seconds:.1f}s"
+    )
+
+
+def render_result(console: Console, result: Reconciliation, report: Path | None) -> None:
+    """The verdict first, then the months, the differences and the unmappable invoices."""
+    for sentence in summary_sentences(result):
+        console.print(escape(sentence))
+    console.print(_months_table(result))
+    if result.differences:
+        console.print(_differences_table(result))
+    if result.not_mappable:
+        console.print(_not_mappable_table(result))
+    if len(result.differences) > SHOWN_ROWS or len(result.not_mappable) > SHOWN_ROWS:
+        console.print(f"The first {SHOWN_ROWS} rows are shown: --json or --report list all.")
+    if report is not None:
+        console.print(f"Report: {escape(str(report))}")
+
+
+def _months_table(result: Reconciliation) -> Table:
+    table = Table(title="Net per month and currency (invoiced - credited)")
+    for column in ("month", "currency", *(SOURCE_LABELS[s] for s in SOURCES), "check"):
+        table.add_column(column, justify="left" if column in ("month", "check") else "right")
+    for row in result.months:
+        nets = (money_text(row.series[s].net, row.currency) for s in SOURCES)
+        table.add_row(row.month, escape(row.currency), *nets, "ok" if row.agrees else "DIFFERS")
+    return table
+
+
+def _differences_table(result: Reconciliation) -> Table:
+    table = Table(title=f"Differences: {len(result.differences)}")
+    for column in ("kind", "invoice / credit note", "month", *SOURCE_LABELS.values()):
+        table.add_column(column, overflow="fold")  # ids are shown whole, never cut short
+    for difference in result.differences[:SHOWN_ROWS]:
+        held = (escape(held_text(difference.held[s])) for s in SOURCES)
+        table.add_row(
+            KIND_LABELS[difference.kind], escape(difference.id), difference.month or "-", *held
+        )
+    return table
+
+
+def _not_mappable_table(result: Reconciliation) -> Table:
+    table = Table(title=f"Not mappable: {len(result.not_mappable)} invoice(s)")
+    for column in ("invoice", "month", "reason"):
+        table.add_column(column, overflow="fold")
+    for item in result.not_mappable[:SHOWN_ROWS]:
+        table.add_row(escape(item.invoice_id), item.month or "-", escape(item.reason))
+    return table
+
+
+def _require_staging(data_dir: DataDir) -> None:
+    """Reconcile compares with what was extracted: without staging it has nothing to say."""
+    staged = False
+    if data_dir.duckdb_path.exists():
+        with duckdb.connect(str(data_dir.duckdb_path)) as db:
+            found = db.execute(
+                "SELECT count(*) FROM information_schema.tables "
+                "WHERE table_schema = 'metronome_raw' AND table_name = 'invoices'"
+            ).fetchone()
+            staged = bool(found and found[0])
+    if not staged:
+        raise ConfigError(
+            DATA_DIR_ENV,
+            f"nothing extracted in {data_dir.root}: run `billing-sync extract` first, or pass "
+            "the --data-dir of an installation that did",
+        )
