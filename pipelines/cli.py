@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from pipelines.commands import demo, emulator, extract, push, reconcile, rejects, status
-from pipelines.commands.common import configure_logging, set_verbose
+from pipelines.logs import LogFormat, configure_logging, set_log_format, set_verbose
 
 COMMAND_GROUPS = (extract, push, status, rejects, reconcile, emulator, demo)
 
@@ -34,7 +34,16 @@ def root(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Log everything, tracebacks included.")
     ] = False,
+    log_format: Annotated[
+        LogFormat,
+        typer.Option(
+            "--log-format",
+            envvar="BILLING_SYNC_LOG_FORMAT",
+            help="Log lines on stderr as text, or as one JSON object per line (for machines).",
+        ),
+    ] = "text",
 ) -> None:
+    set_log_format(log_format)
     set_verbose(verbose)
 
 

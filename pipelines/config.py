@@ -16,6 +16,7 @@ from dlt.common.configuration.exceptions import ConfigurationValueError
 
 from destinations.fincome import CollectionPaths, FincomeSettings
 from httpkit import InsecureBaseURLError, check_base_url
+from pipelines.logs import register_secret
 from pipelines.transform.config import load_mapping_options
 from pipelines.transform.options import MappingConfigError, MappingOptions
 from sources.metronome import MetronomeSettings
@@ -71,13 +72,17 @@ def load_metronome_settings() -> MetronomeSettings:
 
 
 def _read(dotted: str, expected: type) -> Any:
-    accessor = dlt.secrets if dotted.rsplit(".", 1)[-1] in SECRET_KEYS else dlt.config
+    secret = dotted.rsplit(".", 1)[-1] in SECRET_KEYS
+    accessor = dlt.secrets if secret else dlt.config
     try:
-        return accessor.get(dotted, expected)
+        value: Any = accessor.get(dotted, expected)
     except ConfigurationValueError:
         raise ConfigError(
             env_key(dotted), f"must be {_EXPECTED.get(expected, expected.__name__)}"
         ) from None
+    if secret and isinstance(value, str):
+        register_secret(value)  # from secrets.toml too, not only the environment
+    return value
 
 
 @dataclasses.dataclass(frozen=True)

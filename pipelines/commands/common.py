@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from rich.console import Console
 from pipelines.config import ConfigError
 from pipelines.datadir import DataDir, RunLockHeld
 from pipelines.extract import ExtractFailed
+from pipelines.logs import FIELDS_ATTRIBUTE
 from pipelines.push import PushFailed
 from pipelines.runs import OUTCOMES, RunLog
 
@@ -63,6 +63,7 @@ class Outcome:
     payload: dict[str, Any]
     summary: str  # the run's one-line summary, without the command name
     render: Callable[[Console], None] = _nothing
+    counts: dict[str, int] = field(default_factory=dict)  # the summary line's numbers
 
 
 def run_command(command: str, json_output: bool, body: Callable[[], Outcome]) -> None:
@@ -83,9 +84,32 @@ def run_command(command: str, json_output: bool, body: Callable[[], Outcome]) ->
     else:
         # no markup: record ids, reasons and names are data, and `[mapping.x]` is not a style
         outcome.render(Console(highlight=False, markup=False))
-    level = logging.INFO if outcome.exit_code in (ExitCode.OK, ExitCode.REJECTS) else logging.ERROR
-    log.log(level, "%s %s (exit %d): %s", command, status, outcome.exit_code, outcome.summary)
+    log_summary(command, status, outcome)
     raise typer.Exit(int(outcome.exit_code))
+
+
+def log_summary(command: str, status: str, outcome: Outcome) -> None:
+    """The one line every run leaves: words for people, fields for `--log-format json`."""
+    level = logging.INFO if outcome.exit_code in (ExitCode.OK, ExitCode.REJECTS) else logging.ERROR
+    fields: dict[str, Any] = {
+        "command": command,
+        "status": status,
+        "exit_code": int(outcome.exit_code),
+        "counts": outcome.counts,
+    }
+    if "data_dir" in outcome.payload:
+        fields["data_dir"] = outcome.payload["data_dir"]
+    if "error" in outcome.payload:
+        fields["error"] = outcome.payload["error"]
+    log.log(
+        level,
+        "%s %s (exit %d): %s",
+        command,
+        status,
+        outcome.exit_code,
+        outcome.summary,
+        extra={FIELDS_ATTRIBUTE: fields},
+    )
 
 
 def classify(exc: BaseException) -> tuple[ExitCode, str]:
@@ -130,31 +154,3 @@ class RunRecord:
     exit_code: int = ExitCode.FAILED
     summary: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
-
-
-OWN_LOGGERS = ("billing_sync", "pipelines", "sources", "destinations", "httpkit")
-
-
-def configure_logging() -> None:
-    """Send our loggers to stderr: warnings, and each run's summary line.
-
-    The handler sits on our own loggers, not on the root: with Airflow installed, dlt imports
-    it while reading configuration and Airflow's logging setup replaces the root handlers.
-    """
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%S")
-    )
-    for name in OWN_LOGGERS:
-        logger = logging.getLogger(name)
-        logger.addHandler(handler)
-        logger.propagate = False
-        logger.setLevel(logging.WARNING)
-    log.setLevel(logging.INFO)
-
-
-def set_verbose(verbose: bool) -> None:
-    """--verbose: everything down to DEBUG, tracebacks of unexpected failures included."""
-    if verbose:
-        for name in OWN_LOGGERS:
-            logging.getLogger(name).setLevel(logging.DEBUG)

@@ -82,7 +82,17 @@ def result_outcome(data_dir: DataDir, result: ExtractResult) -> Outcome:
         payload={"data_dir": str(data_dir.root), **result.to_json()},
         summary=summarize(result),
         render=lambda console: render_result(console, data_dir, result),
+        counts=extract_counts(result),
     )
+
+
+def extract_counts(result: ExtractResult) -> dict[str, int]:
+    """The numbers of the summary line: rows staged, rejects, Metronome requests."""
+    return {
+        "staged": sum(result.tables.values()),
+        "rejects": len(result.rejects),
+        "requests": int(result.requests["attempts"]),
+    }
 
 
 def summarize(result: ExtractResult) -> str:

@@ -41,13 +41,13 @@ from pipelines.commands.common import (
     recorded_run,
     run_command,
 )
-from pipelines.commands.extract import CustomerOption
+from pipelines.commands.extract import CustomerOption, extract_counts
 from pipelines.commands.extract import render_result as render_extract
-from pipelines.commands.show import render_push, summarize_push
+from pipelines.commands.show import push_counts, render_push, summarize_push
 from pipelines.config import load_mapping, load_metronome_settings, load_push_settings
 from pipelines.datadir import resolve_data_dir, run_lock
-from pipelines.extract import ExtractOptions, run_extract
-from pipelines.push import PushOptions, run_push
+from pipelines.extract import ExtractOptions, ExtractResult, run_extract
+from pipelines.push import PushOptions, PushResult, run_push
 
 DryRunOption = Annotated[
     bool,
@@ -138,6 +138,7 @@ def push_outcome(
         payload={"data_dir": str(data_dir.root), **result.to_json()},
         summary=summarize_push(result),
         render=lambda console: render_push(console, result),
+        counts=push_counts(result),
     )
 
 
@@ -173,7 +174,16 @@ def sync_outcome(
         payload=payload,
         summary=f"extract {sum(extracted.tables.values())} rows; {summarize_push(pushed)}",
         render=render,
+        counts=sync_counts(extracted, pushed),
     )
+
+
+def sync_counts(extracted: ExtractResult, pushed: PushResult) -> dict[str, int]:
+    """The push's numbers, its requests named as Fincome's, plus the extract's."""
+    counts = push_counts(pushed)
+    counts["fincome_requests"] = counts.pop("requests", 0)
+    extract = extract_counts(extracted)
+    return counts | {"staged": extract["staged"], "metronome_requests": extract["requests"]}
 
 
 def _exit_code(rejects: list[dict[str, Any]]) -> ExitCode:

@@ -57,6 +57,7 @@ def rejects_outcome(data_dir_option: Path | None, retry: bool) -> Outcome:
         payload={"data_dir": str(data_dir.root), "retried": retry, "rejects": still_open},
         summary=f"{len(still_open)} open reject(s){' after a retry' if retry else ''}",
         render=lambda console: _render(console, still_open, retry),
+        counts={"open_rejects": len(still_open)},
     )
 
 

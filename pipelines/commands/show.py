@@ -16,21 +16,31 @@ SHOWN_REJECTS = 20
 
 def summarize_push(result: PushResult) -> str:
     """The one-line summary of a push or a dry run."""
-    counts = result.plan.counts()
-    planned = {op: sum(c[op] for c in counts.values()) for op in OPS}
-    planned["create"] += sum(c["embedded"] for c in counts.values())
+    counts = push_counts(result)
     if result.dry_run:
-        changes = " ".join(f"{op}={n}" for op, n in planned.items())
-        return f"dry run, would {changes}; rejects={len(result.rejects)}"
+        changes = " ".join(f"{op}={counts[f'would_{op}']}" for op in OPS)
+        return f"dry run, would {changes}; rejects={counts['rejects']}"
+    return (
+        " ".join(f"{key}={counts[key]}" for key in ("created", "updated", "deleted", "rejects"))
+        + f" requests={counts['requests']} in {result.duration_seconds:.1f}s"
+    )
+
+
+def push_counts(result: PushResult) -> dict[str, int]:
+    """The numbers of the summary line: writes done (planned, on a dry run), rejects, requests."""
+    if result.dry_run:
+        counts = result.plan.counts()
+        planned = {op: sum(c[op] for c in counts.values()) for op in OPS}
+        planned["create"] += sum(c["embedded"] for c in counts.values())
+        return {f"would_{op}": n for op, n in planned.items()} | {"rejects": len(result.rejects)}
     done = {
         key: sum(ops[key] for ops in result.done.values())
         for key in ("created", "updated", "deleted")
     }
-    return (
-        " ".join(f"{key}={n}" for key, n in done.items())
-        + f" rejects={len(result.rejects)} requests={result.requests.get('attempts', 0)}"
-        + f" in {result.duration_seconds:.1f}s"
-    )
+    return done | {
+        "rejects": len(result.rejects),
+        "requests": int(result.requests.get("attempts", 0)),
+    }
 
 
 def render_push(console: Console, result: PushResult) -> None:

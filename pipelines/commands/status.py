@@ -58,6 +58,7 @@ def status(
             payload=report,
             summary=f"last run: {last}; open rejects: {report['rejects']['open']}",
             render=lambda console: render_status(console, report),
+            counts={"runs": len(report["runs"]), "open_rejects": report["rejects"]["open"]},
         )
 
     run_command("status", json_output, body)
