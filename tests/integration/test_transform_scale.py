@@ -120,13 +120,14 @@ def measure(customers: int, months: int, folder: Path) -> tuple[TransformResult,
 
 
 @pytest.mark.slow
-def test_a_staged_account_maps_in_well_under_a_millisecond_per_invoice(tmp_path: Path) -> None:
-    result, seconds, invoices = measure(customers=150, months=24, folder=tmp_path)
+def test_a_generated_account_staged_like_dlt_maps_whole(tmp_path: Path) -> None:
+    # Speed is measured by the benchmarks (benchmarks/report.md), never asserted here: the
+    # machines are noisy. This checks that a two-year account goes through the real reader.
+    result, _, invoices = measure(customers=150, months=24, folder=tmp_path)
     assert result.counts["customers"] == 150
     assert result.counts["invoices"] + result.counts["credit_notes"] + len(result.rejects) >= (
         invoices * 0.8  # drafts are not sent
     )
-    assert seconds / invoices < 0.002  # 2,000 customers x 24 months: well under a minute
 
 
 if __name__ == "__main__":
