@@ -1,8 +1,7 @@
 """How fast the `fincome` destination writes, next to what the emulator itself can take.
 
-    .venv/bin/python -m benchmarks.fincome_push [--rows 2000] [--concurrency 8] [--json]
-
-The Fincome emulator runs in its own process (its own core). For each injected latency
+A section of `python -m benchmarks` (see `benchmarks/__main__.py`). The Fincome emulator
+runs in its own process (its own core). For each injected latency
 (0 ms and 20 ms, the emulator's `latency_ms` fault), the same N customer creates are sent
 three ways, each against a freshly reset emulator, all with the same concurrency (the median
 of `--repeat` rounds is reported):
@@ -20,8 +19,6 @@ span from the first to the last request) and by the wall clock of the caller.
 
 from __future__ import annotations
 
-import argparse
-import json
 import tempfile
 import time
 from collections.abc import Callable
@@ -36,7 +33,6 @@ import orjson
 
 from destinations.fincome import FincomeClient, fincome
 from sandbox.__main__ import DEFAULT_FINCOME_API_KEY
-from sandbox.common.server import spawned
 
 LATENCIES_MS = (0, 20)
 KEY = DEFAULT_FINCOME_API_KEY
@@ -89,7 +85,9 @@ def destination(url: str, rows: list[dict[str, Any]], concurrency: int) -> float
             pipelines_dir=workdir,
         )
         pipeline.run(rows, table_name="customers")
-        load = next(step for step in pipeline.last_trace.steps if step.step == "load")
+        trace = pipeline.last_trace
+        assert trace is not None
+        load = next(step for step in trace.steps if step.step == "load")
         assert load.finished_at is not None
         return (load.finished_at - load.started_at).total_seconds()
 
@@ -157,19 +155,3 @@ def report(results: list[dict[str, Any]]) -> str:
             f"{share:.0%} |"
         )
     return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=2000)
-    parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--repeat", type=int, default=3, help="rounds; the median is reported")
-    parser.add_argument("--json", action="store_true", help="print the results as JSON")
-    args = parser.parse_args(argv)
-    with spawned("fincome") as server:
-        results = measure(server.url, args.rows, args.concurrency, args.repeat)
-    print(json.dumps(results, indent=2) if args.json else report(results))
-
-
-if __name__ == "__main__":
-    main()
