@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +25,7 @@ from dlt.extract import DltResource
 from httpkit import RequestStats
 from sources.metronome.client import MetronomeClient
 from sources.metronome.cursors import BillingWindow, InvoiceReadPlan
+from sources.metronome.progress import CustomerFilter, ExtractProgress, ProgressSink, no_progress
 from sources.metronome.records import ExtractReject, RejectSink
 from sources.metronome.resources import (
     list_credit_types,
@@ -45,7 +47,15 @@ from sources.metronome.settings import (
     MetronomeSettings,
 )
 
-__all__ = ["ExtractReject", "MetronomeClient", "MetronomeSettings", "metronome_source"]
+__all__ = [
+    "CustomerFilter",
+    "ExtractProgress",
+    "ExtractReject",
+    "MetronomeClient",
+    "MetronomeSettings",
+    "ProgressSink",
+    "metronome_source",
+]
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +81,9 @@ def metronome_source(
     backfill_start: datetime | None = None,
     backfill_end: datetime | None = None,
     customer_ids: Sequence[str] | None = None,
+    keep_customer: CustomerFilter | None = None,
     on_reject: RejectSink | None = None,
+    on_progress: ProgressSink | None = None,
     request_stats: RequestStats | None = None,
 ) -> Sequence[DltResource]:
     """Metronome's billing objects, read incrementally per customer.
@@ -88,7 +100,9 @@ def metronome_source(
         backfill_start, backfill_end: re-read only these billing periods (Metronome's
             `starting_on`/`ending_before`); no cursor moves.
         customer_ids: only these customers (and their plans and invoices).
+        keep_customer: only the customers whose id it accepts (e.g. one shard of them).
         on_reject: receives every record that cannot be staged (default: a warning log).
+        on_progress: told when a customer is listed and when its invoices are read.
         request_stats: counts every HTTP attempt, for run reports.
     """
     settings = MetronomeSettings(
@@ -111,7 +125,8 @@ def metronome_source(
         full_refresh=full_refresh,
         backfill=_backfill_window(backfill_start, backfill_end),
     )
-    return _resources(client, plan, customer_ids, on_reject or _log_reject)
+    customers = _CustomerSelection(customer_ids, keep_customer)
+    return _resources(client, plan, customers, on_reject or _log_reject, on_progress or no_progress)
 
 
 def _backfill_window(start: datetime | None, end: datetime | None) -> BillingWindow | None:
@@ -122,15 +137,22 @@ def _backfill_window(start: datetime | None, end: datetime | None) -> BillingWin
     return BillingWindow(starting_on=start, ending_before=end)
 
 
+@dataclass(frozen=True)
+class _CustomerSelection:
+    ids: Sequence[str] | None
+    keep: CustomerFilter | None
+
+
 def _resources(
     client: MetronomeClient,
     plan: InvoiceReadPlan,
-    customer_ids: Sequence[str] | None,
+    selection: _CustomerSelection,
     on_reject: RejectSink,
+    on_progress: ProgressSink,
 ) -> tuple[DltResource, ...]:
     merged: dict[str, Any] = {"write_disposition": "merge", "primary_key": "id"}
     customers = dlt.resource(list_customers, name="customers", columns=CUSTOMER_COLUMNS, **merged)(
-        client, customer_ids, on_reject
+        client, selection.ids, on_reject, selection.keep, on_progress
     )
     plans = dlt.resource(list_plans, name="plans", columns=PLAN_COLUMNS, **merged)(
         client, on_reject
@@ -161,5 +183,5 @@ def _resources(
         columns=INVOICE_COLUMNS,
         parallelized=True,
         **merged,
-    )(client, plan, on_reject, datetime.now(UTC))
+    )(client, plan, on_reject, datetime.now(UTC), on_progress=on_progress)
     return customers, customer_plans, plans, plan_charges, credit_types, invoices

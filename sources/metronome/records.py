@@ -162,11 +162,16 @@ def _walk(value: Any, path: str) -> Iterator[tuple[str, Any]]:
 
 
 def make_reject(collection: str, record: Any, reason: str) -> ExtractReject:
+    return ExtractReject(collection, record_key(record), reason, record)
+
+
+def record_key(record: Any) -> str:
+    """The record's id, or a stable `no-id:<hash>` of its content when it has none."""
     record_id = record.get("id") if isinstance(record, dict) else None
-    if not isinstance(record_id, str) or not record_id:
-        digest = hashlib.sha256(json.dumps(record, sort_keys=True, default=str).encode())
-        record_id = f"no-id:{digest.hexdigest()[:16]}"
-    return ExtractReject(collection, record_id, reason, record)
+    if isinstance(record_id, str) and record_id:
+        return record_id
+    digest = hashlib.sha256(json.dumps(record, sort_keys=True, default=str).encode())
+    return f"no-id:{digest.hexdigest()[:16]}"
 
 
 def split_valid(

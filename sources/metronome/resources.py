@@ -18,7 +18,14 @@ import dlt
 
 from sources.metronome.client import MetronomeClient, MetronomeNotFoundError
 from sources.metronome.cursors import CustomerCursor, InvoiceReadPlan, PeriodTracker
-from sources.metronome.records import RejectSink, check_record, make_reject, split_valid
+from sources.metronome.progress import CustomerFilter, ExtractProgress, ProgressSink, no_progress
+from sources.metronome.records import (
+    RejectSink,
+    check_record,
+    make_reject,
+    record_key,
+    split_valid,
+)
 from sources.metronome.settings import (
     CREDIT_TYPES_PATH,
     CUSTOMER_IDS_PER_REQUEST,
@@ -35,16 +42,24 @@ log = logging.getLogger(__name__)
 
 
 def list_customers(
-    client: MetronomeClient, customer_ids: Sequence[str] | None, on_reject: RejectSink
+    client: MetronomeClient,
+    customer_ids: Sequence[str] | None,
+    on_reject: RejectSink,
+    keep: CustomerFilter | None = None,
+    on_progress: ProgressSink = no_progress,
 ) -> Iterator[Row]:
     """Active customers, then archived ones (Metronome lists those only on request).
 
+    Only those `keep` accepts (all without it) are staged, rejected or read further.
     Customers are yielded one by one so that each feeds its own transformer calls.
     """
     for archived in ({}, {"only_archived": "true"}):
         for filter_ in _customer_filters(customer_ids):
             for page in client.pages(CUSTOMERS_PATH, {**filter_, **archived}):
-                yield from split_valid("customers", page, on_reject)[0]
+                kept = page if keep is None else [r for r in page if keep(record_key(r))]
+                for customer in split_valid("customers", kept, on_reject)[0]:
+                    on_progress(ExtractProgress("listed", customer["id"]))
+                    yield customer
 
 
 def _customer_filters(customer_ids: Sequence[str] | None) -> list[dict[str, str]]:
@@ -104,6 +119,8 @@ def list_invoices(
     plan: InvoiceReadPlan,
     on_reject: RejectSink,
     now: datetime,
+    *,
+    on_progress: ProgressSink = no_progress,
 ) -> Iterator[list[Row]]:
     """One customer's invoices in the window its cursor (or the run's mode) decides.
 
@@ -134,6 +151,7 @@ def list_invoices(
             cursors.pop(customer_id, None)
         else:
             cursors[customer_id] = cursor.to_state()
+    on_progress(ExtractProgress("read", customer_id))
 
 
 def _pages_unless_gone(
