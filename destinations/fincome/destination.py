@@ -37,7 +37,8 @@ from __future__ import annotations
 
 import atexit
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -136,7 +137,7 @@ def push_batch(
     rows = [_restored(item, plain, variants) for item in items]
     try:
         with _ledgers.ledger(ledger_path) as ledger:
-            return BatchPusher(client, ledger).push(spec, rows)
+            report = BatchPusher(client, ledger).push(spec, rows)
     except AuthenticationFailed as exc:
         raise FincomePushFailed(
             f"Fincome refused the API key ({exc}); check {CONFIG_SECTION}.api_key and "
@@ -147,6 +148,37 @@ def push_batch(
             f"pushing {name} stopped: {exc}. What Fincome acknowledged is in the ledger; "
             "the next run continues from there"
         ) from exc
+    _notify_batch_done(name, len(rows))
+    return report
+
+
+BatchListener = Callable[[str, int], None]  # (collection, rows Fincome answered)
+_listeners: list[BatchListener] = []
+_listeners_lock = threading.Lock()
+
+
+@contextmanager
+def batch_listener(listener: BatchListener) -> Iterator[None]:
+    """Tell `listener` how many rows of which collection each batch finished, while inside.
+
+    A batch is finished once Fincome answered every row of it and the ledger holds what
+    it acknowledged: this counts rows done, not rows read. Called from dlt's load
+    threads, so the listener must be thread-safe.
+    """
+    with _listeners_lock:
+        _listeners.append(listener)
+    try:
+        yield
+    finally:
+        with _listeners_lock:
+            _listeners.remove(listener)
+
+
+def _notify_batch_done(collection: str, rows: int) -> None:
+    with _listeners_lock:
+        listeners = list(_listeners)
+    for listener in listeners:
+        listener(collection, rows)
 
 
 def resolve_ledger_path(ledger_path: str | None) -> Path:
