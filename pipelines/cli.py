@@ -12,10 +12,19 @@ from typing import Annotated
 
 import typer
 
-from pipelines.commands import demo, emulator, extract, push, reconcile, rejects, status
+from pipelines.commands import (
+    demo,
+    emulator,
+    extract,
+    push,
+    reconcile,
+    rejects,
+    shared,
+    status,
+)
 from pipelines.logs import LogFormat, configure_logging, set_log_format, set_verbose
 
-COMMAND_GROUPS = (extract, push, status, rejects, reconcile, emulator, demo)
+COMMAND_GROUPS = (extract, push, shared, status, rejects, reconcile, emulator, demo)
 
 app = typer.Typer(
     name="billing-sync",

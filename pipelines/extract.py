@@ -27,7 +27,9 @@ from destinations.fincome.ledger import LedgerStore, Reject
 from httpkit import RequestStats
 from pipelines.config import ConfigError, env_key
 from pipelines.datadir import DataDir
-from sources.metronome import ExtractReject, MetronomeSettings, metronome_source
+from pipelines.progress import Bars, Counter, no_bars
+from pipelines.shards import Shard
+from sources.metronome import ExtractProgress, ExtractReject, MetronomeSettings, metronome_source
 from sources.metronome.client import MetronomeAuthError, MetronomeError
 
 PIPELINE_NAME = "metronome_extract"
@@ -49,9 +51,11 @@ class ExtractOptions:
     backfill_start: date | None = None
     backfill_end: date | None = None  # exclusive: Metronome's `ending_before`
     customer_ids: tuple[str, ...] | None = None
+    shard: Shard | None = None  # only the customers of this shard
 
     def describe(self) -> dict[str, Any]:
         return {
+            "shard": str(self.shard) if self.shard else None,
             "full_refresh": self.full_refresh,
             "backfill": (
                 {"start": str(self.backfill_start), "end": str(self.backfill_end)}
@@ -100,13 +104,21 @@ def extract_pipeline(data_dir: DataDir) -> dlt.Pipeline:
 
 
 def run_extract(
-    data_dir: DataDir, settings: MetronomeSettings, options: ExtractOptions | None = None
+    data_dir: DataDir,
+    settings: MetronomeSettings,
+    options: ExtractOptions | None = None,
+    *,
+    bars: Bars | None = None,
 ) -> ExtractResult:
-    """Extract per `options` into the data dir; raises `ExtractFailed` or `ConfigError`."""
+    """Extract per `options` into the data dir; raises `ExtractFailed` or `ConfigError`.
+
+    `bars` gets one counter: customers whose invoices are read, out of those listed so far.
+    """
     options = options or ExtractOptions()
     started = time.monotonic()
     stats = RequestStats()
     rejects = _RejectCollector()
+    customers = (bars or no_bars()).counter("extract: customers read")
     try:
         pipeline = extract_pipeline(data_dir)
         resumed = _finish_pending(pipeline)
@@ -116,7 +128,9 @@ def run_extract(
             backfill_start=_midnight(options.backfill_start),
             backfill_end=_midnight(options.backfill_end),
             customer_ids=options.customer_ids,
+            keep_customer=options.shard.owns if options.shard else None,
             on_reject=rejects.add,
+            on_progress=lambda event: _count(customers, event),
             request_stats=stats,
         )
         # one extract thread per concurrent customer read; dlt keeps at most
@@ -144,6 +158,13 @@ def run_extract(
         options=options,
         unknown_customers=unknown,
     )
+
+
+def _count(customers: Counter, event: ExtractProgress) -> None:
+    if event.event == "listed":
+        customers.grow()
+    else:
+        customers.advance()
 
 
 def _finish_pending(pipeline: dlt.Pipeline) -> int:

@@ -9,13 +9,18 @@
    earlier, interrupted push are dropped first: the plan already holds all outstanding work,
    and replaying an old package could push an older version of a row.
 4. Planning again afterwards tells what landed: whatever is still planned did not.
+
+In a shard (`PushOptions.scope`), step 1 maps only the shard's customers and leaves the
+customers, products and prices tables empty; `run_shared_push` writes those three from the
+facts of every shard (`shared_facts.py`) in a data dir of their own and pushes them alone.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,14 +29,17 @@ import duckdb
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from destinations.fincome import LedgerStore, column_hints, fincome
-from destinations.fincome.destination import close_ledgers, shared_client
+from destinations.fincome.destination import batch_listener, close_ledgers, shared_client
 from pipelines.config import PushSettings
 from pipelines.datadir import DataDir
 from pipelines.plan import OPS, PushPlan, plan_push
+from pipelines.progress import Bars, Counter, no_bars
 from pipelines.push_rows import collection_pages
 from pipelines.rejects import open_rejects_since, resolve_vanished
+from pipelines.shards import ACCOUNT, SHARED, Scope
+from pipelines.shared_facts import SharedFacts, merged_shared_rows
 from pipelines.transform.options import MappingOptions
-from pipelines.transform.runner import run_transform
+from pipelines.transform.runner import run_transform, write_desired_state
 
 PIPELINE_NAME = "fincome_push"
 log = logging.getLogger(__name__)
@@ -46,6 +54,7 @@ class PushOptions:
     dry_run: bool = False
     as_of: datetime | None = None  # the moment subscription statuses are judged at; now
     only_rejected: bool = False  # `rejects --retry`: only records that have an open reject
+    scope: Scope = ACCOUNT  # a shard pushes its customers' records, not the shared ones
 
 
 @dataclass
@@ -57,6 +66,7 @@ class PushResult:
     requests: dict[str, Any] = field(default_factory=dict)
     duration_seconds: float = 0.0
     dry_run: bool = False
+    scope: Scope = ACCOUNT
 
     @property
     def writes(self) -> int:
@@ -65,6 +75,7 @@ class PushResult:
     def to_json(self) -> dict[str, Any]:
         return {
             "dry_run": self.dry_run,
+            "scope": self.scope.describe(),
             "transformed": self.transformed,
             "plan": {
                 name: {
@@ -90,23 +101,66 @@ def run_push(
     options: PushOptions | None = None,
     *,
     since: datetime | None = None,
+    bars: Bars | None = None,
 ) -> PushResult:
     """Transform, plan and (unless a dry run) push; `settings` may be None for a dry run.
 
-    `since` is when the command began: rejects opened since then are this run's.
+    `since` is when the command began: rejects opened since then are this run's. A shard
+    (`options.scope`) leaves the customers, products and prices to `run_shared_push`.
     """
     options = options or PushOptions()
+    if options.scope == SHARED:
+        raise ValueError("the shared records are pushed by run_shared_push, from shard facts")
+    as_of = options.as_of or datetime.now(UTC)
+    whole = options.scope == ACCOUNT
+
+    def desired(db: duckdb.DuckDBPyConnection) -> dict[str, int]:
+        return _transform(db, data_dir, mapping, as_of, with_shared=whole)
+
+    return _run(data_dir, settings, options, desired, since=since, bars=bars)
+
+
+def run_shared_push(
+    data_dir: DataDir,
+    settings: PushSettings | None,
+    mapping: MappingOptions,
+    facts: Sequence[SharedFacts],
+    options: PushOptions | None = None,
+    *,
+    since: datetime | None = None,
+    bars: Bars | None = None,
+) -> PushResult:
+    """Push the customers, products and prices of the whole account, built from the facts
+    of every shard (`shared_facts.py`); the data dir's ledger holds only those."""
+    options = replace(options or PushOptions(), scope=SHARED)
+
+    def desired(db: duckdb.DuckDBPyConnection) -> dict[str, int]:
+        rows = merged_shared_rows(facts, mapping)
+        return write_desired_state(db, rows, spool_dir=data_dir.root).counts
+
+    return _run(data_dir, settings, options, desired, since=since, bars=bars)
+
+
+def _run(
+    data_dir: DataDir,
+    settings: PushSettings | None,
+    options: PushOptions,
+    desired: Callable[[duckdb.DuckDBPyConnection], dict[str, int]],
+    *,
+    since: datetime | None,
+    bars: Bars | None,
+) -> PushResult:
     started = time.monotonic()
     since = since or datetime.now(UTC)
     data_dir.ensure()
     with duckdb.connect(str(data_dir.duckdb_path)) as db:
-        transformed = _transform(db, data_dir, mapping, options.as_of or datetime.now(UTC))
+        transformed = desired(db)
         plan = _plan(db, options)
-        result = PushResult(transformed=transformed, plan=plan, dry_run=options.dry_run)
+        result = PushResult(transformed, plan, dry_run=options.dry_run, scope=options.scope)
         if not options.dry_run and plan.writes:
             if settings is None:
                 raise ValueError("pushing needs the Fincome settings")
-            result.requests = _push(db, data_dir, settings, plan)
+            result.requests = _push(db, data_dir, settings, plan, bars or no_bars())
             result.done = _done(plan, _plan(db, options))
         result.rejects = open_rejects_since(db, since)
     result.duration_seconds = round(time.monotonic() - started, 3)
@@ -114,9 +168,14 @@ def run_push(
 
 
 def _transform(
-    db: duckdb.DuckDBPyConnection, data_dir: DataDir, mapping: MappingOptions, as_of: datetime
+    db: duckdb.DuckDBPyConnection,
+    data_dir: DataDir,
+    mapping: MappingOptions,
+    as_of: datetime,
+    *,
+    with_shared: bool,
 ) -> dict[str, int]:
-    result = run_transform(db, mapping, as_of, spool_dir=data_dir.root)
+    result = run_transform(db, mapping, as_of, spool_dir=data_dir.root, with_shared=with_shared)
     ledger = LedgerStore(db)
     ledger.add_rejects(result.rejects)
     resolve_vanished(ledger, "transform", result.rejects)
@@ -132,9 +191,16 @@ def _plan(db: duckdb.DuckDBPyConnection, options: PushOptions) -> PushPlan:
 
 
 def _push(
-    db: duckdb.DuckDBPyConnection, data_dir: DataDir, settings: PushSettings, plan: PushPlan
+    db: duckdb.DuckDBPyConnection,
+    data_dir: DataDir,
+    settings: PushSettings,
+    plan: PushPlan,
+    bars: Bars,
 ) -> dict[str, Any]:
-    """Load each collection with work in its own dlt run; return the requests it took."""
+    """Load each collection with work in its own dlt run; return the requests it took.
+
+    Each collection's bar counts the rows Fincome has answered, batch by batch.
+    """
     client = shared_client(settings.fincome)
     before = client.stats.snapshot()
     pipeline = dlt.pipeline(
@@ -146,14 +212,22 @@ def _push(
     if pipeline.has_pending_data:
         log.warning("dropping a push package an interrupted run left; the plan covers it")
         pipeline.drop_pending_packages()
+    counters: dict[str, Counter] = {}
+
+    def answered(collection: str, rows: int) -> None:
+        if counter := counters.get(collection):
+            counter.advance(rows)
+
     try:
-        for name, pages in collection_pages(db, plan):
-            pipeline.run(
-                pages,
-                table_name=name,
-                columns=column_hints(name),
-                write_disposition="append",
-            )
+        with batch_listener(answered):
+            for name, pages in collection_pages(db, plan):
+                counters[name] = bars.counter(f"push {name}", plan.collections[name].writes)
+                pipeline.run(
+                    pages,
+                    table_name=name,
+                    columns=column_hints(name),
+                    write_disposition="append",
+                )
     except PipelineStepFailed as exc:
         raise PushFailed(_explain(exc)) from exc
     finally:

@@ -21,12 +21,14 @@ from pipelines.datadir import DataDir
 from pipelines.extract import PIPELINE_NAME as EXTRACT_PIPELINE
 from pipelines.plan import OPS, plan_push
 from pipelines.runs import RunLog
+from pipelines.shards import ACCOUNT, read_scope
 
 
 def gather_status(data_dir: DataDir, *, runs: int = 10) -> dict[str, Any]:
     with duckdb.connect(str(data_dir.duckdb_path)) as db:
         return {
             "data_dir": str(data_dir.root),
+            "scope": (read_scope(data_dir) or ACCOUNT).describe(),
             "runs": [_run_view(run) for run in RunLog(db).recent(limit=runs)],
             "entities": _entities(db),
             "cursor": read_cursor(data_dir),

@@ -26,6 +26,7 @@ from pipelines.extract import ExtractFailed
 from pipelines.logs import FIELDS_ATTRIBUTE
 from pipelines.push import PushFailed
 from pipelines.runs import OUTCOMES, RunLog
+from pipelines.shards import Shard, parse_shard
 
 log = logging.getLogger("billing_sync")
 
@@ -48,6 +49,26 @@ DataDirOption = Annotated[
 ]
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print one JSON object instead of tables.")
+]
+
+
+def _shard(text: str) -> Shard:
+    try:
+        return parse_shard(text)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+ShardOption = Annotated[
+    Shard | None,
+    typer.Option(
+        "--shard",
+        metavar="I/N",
+        parser=_shard,
+        help="Only the customers of shard I of N (0 <= I < N), in a data dir of its own "
+        "[default: the data dir's own scope]",
+        show_default=False,
+    ),
 ]
 
 

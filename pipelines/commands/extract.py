@@ -4,14 +4,19 @@
 
     {"command": "extract", "status": "ok" | "rejects" | "failed" | "misconfigured" | "locked",
      "exit_code": 0 | 3 | 1 | 2 | 75, "data_dir": "/abs/path",
+     "scope": {"kind": "account" | "shard", "index": 1 | null, "count": 3 | null},
      "tables": {"customers": 200, "customer_plans": 200, "plans": 4, "plan_charges": 12,
                 "credit_types": 3, "invoices": 2400},          # rows staged by this run
      "rejects": [{"collection": "invoices", "record_id": "...", "reason": "missing status"}],
      "requests": {"attempts": 612, "retries": 2, "throttled": 1, "by_status": {"200": 610}},
      "duration_seconds": 12.3, "load_ids": ["..."], "resumed_packages": 0,
-     "options": {"full_refresh": false, "backfill": null | {"start", "end"},
-                 "customers": null | ["id", ...]},
-     "unknown_customers": ["id asked for with --customer that Metronome does not know"]}
+     "options": {"shard": null | "1/3", "full_refresh": false,
+                 "backfill": null | {"start", "end"}, "customers": null | ["id", ...]},
+     "unknown_customers": ["id asked for with --customer that Metronome does not know"],
+     "shared_facts": null | "/abs/path/shared-facts.json"}
+
+`--shard I/N` stages only the customers of shard I of N (`pipelines/shards.py`) with the
+whole plan catalog, and writes the shard's facts for `push-shared` (`shared_facts.py`).
 
 A failure carries `"error"` (one line) instead, and `"key"` (the environment variable) when
 the configuration is at fault.
@@ -19,6 +24,7 @@ the configuration is at fault.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -31,12 +37,16 @@ from pipelines.commands.common import (
     ExitCode,
     JsonOption,
     Outcome,
+    ShardOption,
     recorded_run,
     run_command,
 )
-from pipelines.config import load_metronome_settings
+from pipelines.config import load_mapping, load_metronome_settings
 from pipelines.datadir import DataDir, resolve_data_dir, run_lock
 from pipelines.extract import ExtractOptions, ExtractResult, run_extract
+from pipelines.progress import progress_bars
+from pipelines.shards import Scope, claim_scope
+from pipelines.shared_facts import record_shared_facts
 
 CustomerOption = Annotated[
     list[str] | None,
@@ -54,32 +64,58 @@ def extract(
         bool, typer.Option("--full-refresh", help="Re-read every invoice, not only recent ones.")
     ] = False,
     customer: CustomerOption = None,
+    shard: ShardOption = None,
     data_dir: DataDirOption = None,
     json_output: JsonOption = False,
 ) -> None:
     options = ExtractOptions(
-        full_refresh=full_refresh, customer_ids=tuple(customer) if customer else None
+        full_refresh=full_refresh, customer_ids=tuple(customer) if customer else None, shard=shard
     )
-    run_command("extract", json_output, lambda: extract_outcome("extract", data_dir, options))
+    run_command(
+        "extract",
+        json_output,
+        lambda: extract_outcome("extract", data_dir, options, show_progress=not json_output),
+    )
 
 
-def extract_outcome(command: str, data_dir_option: Path | None, options: ExtractOptions) -> Outcome:
-    """Load the settings, take the lock, extract, and describe the result."""
+def extract_outcome(
+    command: str, data_dir_option: Path | None, options: ExtractOptions, *, show_progress: bool
+) -> Outcome:
+    """Load the settings, take the lock, extract, and describe the result.
+
+    In a shard, the facts the shared records need are written too (`shared_facts.py`).
+    """
     settings = load_metronome_settings()
     data_dir = resolve_data_dir(data_dir_option)
-    with run_lock(data_dir), recorded_run(data_dir, command, options.describe()) as record:
-        result = run_extract(data_dir, settings, options)
-        outcome = result_outcome(data_dir, result)
-        record.exit_code = int(outcome.exit_code)
-        record.summary = result.to_json()
+    with run_lock(data_dir):
+        scope = claim_scope(data_dir, Scope.of(options.shard) if options.shard else None)
+        shard = scope.shard
+        options = replace(options, shard=shard)
+        mapping = load_mapping() if shard else None  # checked before anything is read
+        with (
+            recorded_run(data_dir, command, options.describe()) as record,
+            progress_bars(enabled=show_progress) as bars,
+        ):
+            result = run_extract(data_dir, settings, options, bars=bars)
+            facts = record_shared_facts(data_dir, mapping, shard) if shard and mapping else None
+            outcome = result_outcome(data_dir, result, scope, facts)
+            record.exit_code = int(outcome.exit_code)
+            record.summary = result.to_json()
     return outcome
 
 
-def result_outcome(data_dir: DataDir, result: ExtractResult) -> Outcome:
+def result_outcome(
+    data_dir: DataDir, result: ExtractResult, scope: Scope, facts: Path | None
+) -> Outcome:
     code = ExitCode.REJECTS if result.rejects else ExitCode.OK
     return Outcome(
         exit_code=code,
-        payload={"data_dir": str(data_dir.root), **result.to_json()},
+        payload={
+            "data_dir": str(data_dir.root),
+            "scope": scope.describe(),
+            **result.to_json(),
+            "shared_facts": str(facts) if facts else None,
+        },
         summary=summarize(result),
         render=lambda console: render_result(console, data_dir, result),
         counts=extract_counts(result),

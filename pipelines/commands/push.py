@@ -4,6 +4,7 @@
 
     {"command": "push", "status": "ok" | "rejects" | "failed" | "misconfigured" | "locked",
      "exit_code": 0 | 3 | 1 | 2 | 75, "data_dir": "/abs/path", "dry_run": false,
+     "scope": {"kind": "account" | "shard" | "shared", "index": 1 | null, "count": 3 | null},
      "transformed": {"customers": 300, ..., "credit_note_line_items": 12},   # desired rows
      "plan": {"customers": {"create": 3, "update": 1, "delete": 0, "embedded": 0, "stale": 0,
                             "money": {"create": {}, "update": {}, "delete": {}}},
@@ -17,15 +18,24 @@
 
 Money is per currency, as decimal strings: what creates carry, how much updates change it,
 what deletes take away (an invoice or credit note is worth the lines it holds).
-`sync --json` prints `{"command": "sync", "status", "exit_code", "data_dir",
+`sync --json` prints `{"command": "sync", "status", "exit_code", "data_dir", "scope",
 "extract": <the extract object without command/status>, "push": <the push object likewise>,
-"rejects": [every open reject this run saw], "duration_seconds"}`; `backfill --json` the same
-with `"command": "backfill"` (its `extract.options.backfill` holds the window).
+"rejects": [every open reject this run saw], "shared_facts": "/abs/shared-facts.json" | null,
+"duration_seconds"}`; `backfill --json` the same with `"command": "backfill"` (its
+`extract.options.backfill` holds the window).
+
+`--shard I/N` (or a data dir that holds a shard): `push` sends only the shard's
+subscriptions, invoices, credit notes and lines (its `transformed` customers, products and
+prices are 0: `push-shared` sends those); `sync` and `backfill` extract the shard and write
+its `shared_facts`, and work with `--dry-run` only, since a shard may push only after
+`push-shared` (a sharded run is extract, push-shared, push: see `shared.py`). A failure
+carries `"error"` (and `"key"`) as for every command.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -38,17 +48,31 @@ from pipelines.commands.common import (
     ExitCode,
     JsonOption,
     Outcome,
+    ShardOption,
     recorded_run,
     run_command,
 )
 from pipelines.commands.extract import CustomerOption, extract_counts
 from pipelines.commands.extract import render_result as render_extract
 from pipelines.commands.show import push_counts, render_push, summarize_push
-from pipelines.config import load_mapping, load_metronome_settings, load_push_settings
+from pipelines.config import (
+    ConfigError,
+    load_mapping,
+    load_metronome_settings,
+    load_push_settings,
+)
 from pipelines.datadir import resolve_data_dir, run_lock
 from pipelines.extract import ExtractOptions, ExtractResult, run_extract
+from pipelines.progress import progress_bars
 from pipelines.push import PushOptions, PushResult, run_push
+from pipelines.shards import SHARD_KEY, Scope, Shard, claim_scope
+from pipelines.shared_facts import record_shared_facts
 
+SHARDED_SYNC = (
+    "a shard pushes only after push-shared has pushed the customers, products and prices of "
+    "every shard, so a sharded run is three steps: extract --shard I/N (each shard), "
+    "push-shared, then push --shard I/N (README: Scheduling); sync --shard is for --dry-run"
+)
 DryRunOption = Annotated[
     bool,
     typer.Option("--dry-run", help="Send nothing; show what would be created, updated, deleted."),
@@ -64,24 +88,37 @@ def register(app: typer.Typer) -> None:
 
 
 def push(
-    dry_run: DryRunOption = False, data_dir: DataDirOption = None, json_output: JsonOption = False
+    dry_run: DryRunOption = False,
+    shard: ShardOption = None,
+    data_dir: DataDirOption = None,
+    json_output: JsonOption = False,
 ) -> None:
-    run_command("push", json_output, lambda: push_outcome("push", data_dir, dry_run))
+    run_command(
+        "push",
+        json_output,
+        lambda: push_outcome("push", data_dir, dry_run, shard, show_progress=not json_output),
+    )
 
 
 def sync(
+    *,
     dry_run: DryRunOption = False,
     full_refresh: Annotated[
         bool, typer.Option("--full-refresh", help="Re-read every invoice, not only recent ones.")
     ] = False,
     customer: CustomerOption = None,
+    shard: ShardOption = None,
     data_dir: DataDirOption = None,
     json_output: JsonOption = False,
 ) -> None:
     options = ExtractOptions(
-        full_refresh=full_refresh, customer_ids=tuple(customer) if customer else None
+        full_refresh=full_refresh, customer_ids=tuple(customer) if customer else None, shard=shard
     )
-    run_command("sync", json_output, lambda: sync_outcome("sync", data_dir, options, dry_run))
+    run_command(
+        "sync",
+        json_output,
+        lambda: sync_outcome("sync", data_dir, options, dry_run, show_progress=not json_output),
+    )
 
 
 def backfill(
@@ -117,22 +154,35 @@ def backfill(
         customer_ids=tuple(customer) if customer else None,
     )
     run_command(
-        "backfill", json_output, lambda: sync_outcome("backfill", data_dir, options, dry_run)
+        "backfill",
+        json_output,
+        lambda: sync_outcome("backfill", data_dir, options, dry_run, show_progress=not json_output),
     )
 
 
 def push_outcome(
-    command: str, data_dir_option: Path | None, dry_run: bool, *, only_rejected: bool = False
+    command: str,
+    data_dir_option: Path | None,
+    dry_run: bool,
+    shard: Shard | None,
+    *,
+    show_progress: bool,
 ) -> Outcome:
     """Push (or plan, on a dry run) under the lock; the settings are checked first."""
     mapping = load_mapping()
     settings = None if dry_run else load_push_settings()
     data_dir = resolve_data_dir(data_dir_option)
-    options = PushOptions(dry_run=dry_run, only_rejected=only_rejected)
-    with run_lock(data_dir), recorded_run(data_dir, command, {"dry_run": dry_run}) as record:
-        result = run_push(data_dir, settings, mapping, options)
-        record.exit_code = int(_exit_code(result.rejects))
-        record.summary = result.to_json()
+    with run_lock(data_dir):
+        scope = claim_scope(data_dir, Scope.of(shard) if shard else None)
+        options = PushOptions(dry_run=dry_run, scope=scope)
+        described = {"dry_run": dry_run, "shard": str(scope.shard) if scope.shard else None}
+        with (
+            recorded_run(data_dir, command, described) as record,
+            progress_bars(enabled=show_progress) as bars,
+        ):
+            result = run_push(data_dir, settings, mapping, options, bars=bars)
+            record.exit_code = int(_exit_code(result.rejects))
+            record.summary = result.to_json()
     return Outcome(
         exit_code=_exit_code(result.rejects),
         payload={"data_dir": str(data_dir.root), **result.to_json()},
@@ -143,27 +193,44 @@ def push_outcome(
 
 
 def sync_outcome(
-    command: str, data_dir_option: Path | None, extract: ExtractOptions, dry_run: bool
+    command: str,
+    data_dir_option: Path | None,
+    extract: ExtractOptions,
+    dry_run: bool,
+    *,
+    show_progress: bool,
 ) -> Outcome:
     """Extract, then push, under one lock: the nightly job (and `backfill`)."""
+    _refuse_sharded_push(extract.shard, dry_run)  # usage first, before a data dir takes it
     started, began = datetime.now(UTC), time.monotonic()
     metronome = load_metronome_settings()
     mapping = load_mapping()
     settings = None if dry_run else load_push_settings()
     data_dir = resolve_data_dir(data_dir_option)
-    described = {**extract.describe(), "dry_run": dry_run}
-    with run_lock(data_dir), recorded_run(data_dir, command, described) as record:
-        extracted = run_extract(data_dir, metronome, extract)
-        pushed = run_push(data_dir, settings, mapping, PushOptions(dry_run=dry_run), since=started)
-        payload: dict[str, Any] = {
-            "data_dir": str(data_dir.root),
-            "extract": extracted.to_json(),
-            "push": pushed.to_json(),
-            "rejects": pushed.rejects,
-            "duration_seconds": round(time.monotonic() - began, 3),
-        }
-        record.exit_code = int(_exit_code(pushed.rejects))
-        record.summary = payload
+    with run_lock(data_dir):
+        scope = claim_scope(data_dir, Scope.of(extract.shard) if extract.shard else None)
+        _refuse_sharded_push(scope.shard, dry_run)
+        extract = replace(extract, shard=scope.shard)
+        described = {**extract.describe(), "dry_run": dry_run}
+        with (
+            recorded_run(data_dir, command, described) as record,
+            progress_bars(enabled=show_progress) as bars,
+        ):
+            extracted = run_extract(data_dir, metronome, extract, bars=bars)
+            facts = record_shared_facts(data_dir, mapping, scope.shard) if scope.shard else None
+            options = PushOptions(dry_run=dry_run, scope=scope)
+            pushed = run_push(data_dir, settings, mapping, options, since=started, bars=bars)
+            payload: dict[str, Any] = {
+                "data_dir": str(data_dir.root),
+                "scope": scope.describe(),
+                "extract": extracted.to_json(),
+                "push": pushed.to_json(),
+                "rejects": pushed.rejects,
+                "shared_facts": str(facts) if facts else None,
+                "duration_seconds": round(time.monotonic() - began, 3),
+            }
+            record.exit_code = int(_exit_code(pushed.rejects))
+            record.summary = payload
 
     def render(console: Console) -> None:
         render_extract(console, data_dir, extracted)
@@ -184,6 +251,11 @@ def sync_counts(extracted: ExtractResult, pushed: PushResult) -> dict[str, int]:
     counts["fincome_requests"] = counts.pop("requests", 0)
     extract = extract_counts(extracted)
     return counts | {"staged": extract["staged"], "metronome_requests": extract["requests"]}
+
+
+def _refuse_sharded_push(shard: Shard | None, dry_run: bool) -> None:
+    if shard and not dry_run:
+        raise ConfigError(SHARD_KEY, SHARDED_SYNC)
 
 
 def _exit_code(rejects: list[dict[str, Any]]) -> ExitCode:

@@ -27,6 +27,7 @@ from pipelines.config import load_mapping, load_metronome_settings, load_push_se
 from pipelines.datadir import DataDir, resolve_data_dir, run_lock
 from pipelines.extract import ExtractOptions, run_extract
 from pipelines.push import PushOptions, run_push
+from pipelines.shards import claim_scope
 
 
 def register(app: typer.Typer) -> None:
@@ -64,12 +65,13 @@ def rejects_outcome(data_dir_option: Path | None, retry: bool) -> Outcome:
 def _retry(data_dir: DataDir) -> None:
     mapping = load_mapping()
     settings = load_push_settings()
+    scope = claim_scope(data_dir, None)  # a shard retries as a shard
     with duckdb.connect(str(data_dir.duckdb_path)) as db:
         customers = _customers_of_extract_rejects(LedgerStore(db).open_rejects(stage="extract"))
     if customers:
-        options = ExtractOptions(customer_ids=tuple(sorted(customers)))
+        options = ExtractOptions(customer_ids=tuple(sorted(customers)), shard=scope.shard)
         run_extract(data_dir, load_metronome_settings(), options)
-    run_push(data_dir, settings, mapping, PushOptions(only_rejected=True))
+    run_push(data_dir, settings, mapping, PushOptions(only_rejected=True, scope=scope))
 
 
 def _customers_of_extract_rejects(rows: list[dict[str, Any]]) -> set[str]:

@@ -3,6 +3,7 @@
 `--json` prints one object:
 
     {"command": "status", "status": "ok", "exit_code": 0, "data_dir": "/abs/path",
+     "scope": {"kind": "account" | "shard" | "shared", "index": 1 | null, "count": 3 | null},
      "runs": [{"run_id": "1a2b3c4d5e6f", "command": "sync",
                "started_at": "2026-11-21T02:00:00+00:00",
                "duration_seconds": 81.2, "outcome": "ok" | "rejects" | "failed" | "misconfigured"
@@ -65,6 +66,14 @@ def status(
 
 
 def render_status(console: Console, report: dict[str, Any]) -> None:
+    scope = report["scope"]
+    if scope["kind"] == "shard":
+        console.print(
+            f"Shard {scope['index']}/{scope['count']}: its customers' subscriptions, invoices "
+            "and credit notes (push-shared sends customers, products and prices)."
+        )
+    elif scope["kind"] == "shared":
+        console.print("Shared: the customers, products and prices of every shard.")
     runs = Table(title="Last runs")
     for column in RUN_COLUMNS:
         runs.add_column(column)

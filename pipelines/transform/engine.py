@@ -43,24 +43,57 @@ def transform(
     as_of: datetime,
 ) -> Iterator[Emitted | Reject]:
     """Every desired Fincome row and every transform reject, deterministically ordered."""
-    moment = to_datetime(as_of, "as_of")
     view = catalog_view(catalog)
-    account = _Account()
-    for bundle in bundles:
-        mapped = map_customer(bundle, view, options, moment, account.invoice_ids)
-        yield from mapped.rejects
-        yield from account.admit(mapped, bundle.customer)
-    yield from account.shared_rows(view, options)
+    account = Account()
+    yield from account.map_customers(view, bundles, options, as_of)
+    yield from shared_rows(view, account.customers.values(), account.usage, options)
+
+
+def shared_rows(
+    view: CatalogView, customers: Iterable[Row], usage: CatalogUsage, options: MappingOptions
+) -> Iterator[Emitted]:
+    """What needs every customer: customers (parents known), then products and prices.
+
+    `customers` are the rows of every admitted customer with its direct payer as parent;
+    `usage` what all their synced lines used of the catalog (it is completed with the
+    products the prices need).
+    """
+    for row in with_root_parents(customers):
+        yield Emitted("customers", row)
+    prices = price_rows(view, usage, options)  # first: prices register their products
+    for row in product_rows(view, usage):
+        yield Emitted("products", row)
+    for row in prices:
+        yield Emitted("prices", row)
 
 
 @dataclass
-class _Account:
-    """What the customers mapped so far hold that ids of later customers must not repeat."""
+class Account:
+    """The customers mapped so far, and what later customers' ids must not repeat.
+
+    `customers` holds each admitted customer's row with its direct payer as parent, and
+    `usage` what their synced lines used of the catalog: together with the catalog, all
+    `shared_rows` needs (a shard hands them on to `push-shared` as its shared facts).
+    """
 
     customers: dict[str, Row] = field(default_factory=dict)
     invoice_ids: set[str] = field(default_factory=set)  # invoices and credit notes
     subscription_ids: set[str] = field(default_factory=set)
     usage: CatalogUsage = field(default_factory=CatalogUsage)
+
+    def map_customers(
+        self,
+        view: CatalogView,
+        bundles: Iterable[CustomerBundleLike],
+        options: MappingOptions,
+        as_of: datetime,
+    ) -> Iterator[Emitted | Reject]:
+        """Each customer's own rows and rejects, customer by customer."""
+        moment = to_datetime(as_of, "as_of")
+        for bundle in bundles:
+            mapped = map_customer(bundle, view, options, moment, self.invoice_ids)
+            yield from mapped.rejects
+            yield from self.admit(mapped, bundle.customer)
 
     def admit(self, mapped: CustomerRows, payload: object) -> Iterator[Emitted | Reject]:
         """One customer's rows, unless its id (or a customer plan id) is already taken."""
@@ -86,16 +119,6 @@ class _Account:
                 yield Emitted(collection, row)
         self.invoice_ids.update(row["id"] for row in mapped.rows.get("invoices", ()))
         self.invoice_ids.update(row["id"] for row in mapped.rows.get("credit_notes", ()))
-
-    def shared_rows(self, view: CatalogView, options: MappingOptions) -> Iterator[Emitted]:
-        """What needs every customer: customers (parents known), then products and prices."""
-        for row in with_root_parents(self.customers.values()):
-            yield Emitted("customers", row)
-        prices = price_rows(view, self.usage, options)  # first: prices register their products
-        for row in product_rows(view, self.usage):
-            yield Emitted("products", row)
-        for row in prices:
-            yield Emitted("prices", row)
 
 
 @dataclass

@@ -17,7 +17,8 @@ import duckdb
 
 from destinations.fincome.ledger import Reject
 from pipelines.staging import iter_customer_bundles, read_catalog
-from pipelines.transform.engine import Emitted, transform
+from pipelines.transform.catalog import catalog_view
+from pipelines.transform.engine import Account, Emitted, transform
 from pipelines.transform.options import MappingOptions
 from pipelines.transform.tables import DEFAULT_SCHEMA, DesiredStateWriter
 
@@ -35,12 +36,19 @@ def run_transform(
     *,
     schema: str = DEFAULT_SCHEMA,
     spool_dir: Path | None = None,
+    with_shared: bool = True,
 ) -> TransformResult:
     """Rebuild the `fincome` schema from every staged customer (the desired state is whole).
 
     `spool_dir` holds the rows between mapping and loading (the data dir is a good place).
+    `with_shared=False` (a shard) leaves the customers, products and prices tables empty:
+    they need every shard's customers and are `push-shared`'s to write.
     """
-    items = transform(read_catalog(db), iter_customer_bundles(db), options, as_of)
+    catalog, bundles = read_catalog(db), iter_customer_bundles(db)
+    if with_shared:
+        items = transform(catalog, bundles, options, as_of)
+    else:
+        items = Account().map_customers(catalog_view(catalog), bundles, options, as_of)
     return write_desired_state(db, items, schema=schema, spool_dir=spool_dir)
 
 
