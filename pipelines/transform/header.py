@@ -19,7 +19,7 @@ from pipelines.transform.values import (
     optional_datetime,
     optional_identifier,
     optional_record,
-    safe_repr,
+    preview,
     text,
     to_decimal,
 )
@@ -91,7 +91,7 @@ def read_header(invoice: Record, invoice_id: str) -> InvoiceHeader:
     """Validate the top of a Metronome invoice; `MappingError` says what is wrong."""
     status = (text(invoice.get("status")) or "").upper()
     if status not in STATUSES:
-        shown = safe_repr(invoice.get("status"))
+        shown = preview(invoice.get("status"))
         raise MappingError(f"unknown invoice status {shown} (expected DRAFT, FINALIZED or VOID)")
     start = optional_datetime(invoice.get("start_timestamp"), "start_timestamp")
     end = optional_datetime(invoice.get("end_timestamp"), "end_timestamp")

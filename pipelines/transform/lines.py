@@ -29,8 +29,8 @@ from pipelines.transform.values import (
     optional_decimal,
     optional_identifier,
     optional_record,
+    preview,
     records,
-    safe_repr,
     text,
     to_decimal,
 )
@@ -189,10 +189,11 @@ def _is_postpaid_commit(item: Record) -> bool:
 
 def _check_credit_type(item: Record, header: InvoiceHeader, where: str) -> None:
     """Lines in another unit than the invoice would make its total meaningless."""
-    line_type = optional_record(item.get("credit_type"), f"{where}.credit_type").get("id")
-    invoice_type = optional_record(header.credit_type, "credit_type").get("id")
+    # compared as text: an id that is a number (NaN even) must not make the comparison raise
+    line_type = text(optional_record(item.get("credit_type"), f"{where}.credit_type").get("id"))
+    invoice_type = text(optional_record(header.credit_type, "credit_type").get("id"))
     if line_type is not None and invoice_type is not None and line_type != invoice_type:
         raise MappingError(
-            f"{where} is in credit type {safe_repr(line_type)} but the invoice is in "
-            f"{safe_repr(invoice_type)}"
+            f"{where} is in credit type {preview(line_type)} but the invoice is in "
+            f"{preview(invoice_type)}"
         )

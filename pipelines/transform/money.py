@@ -21,7 +21,14 @@ from typing import Any
 
 from pipelines.transform.currencies import minor_unit_exponent
 from pipelines.transform.options import MappingOptions
-from pipelines.transform.values import MappingError, decimal_text, optional_record, text
+from pipelines.transform.values import (
+    MappingError,
+    decimal_text,
+    optional_record,
+    preview,
+    shown,
+    text,
+)
 
 USD_CENTS = "USD (cents)"
 # Wide enough that sums and products of staged numbers (see values.MAX_ADJUSTED) are exact.
@@ -79,8 +86,8 @@ def resolve_currency(
     if exponent is not None and known.get("is_currency") is not False:
         return Currency(str(name), Decimal(1), exponent)
     raise MappingError(
-        f"credit type {name!r} (id {type_id}) is a custom pricing unit: map its id to a "
-        "currency and factor under [mapping.pricing_units]"
+        f"credit type {preview(name)} (id {shown(type_id) if type_id else None}) is a custom "
+        "pricing unit: map its id to a currency and factor under [mapping.pricing_units]"
     )
 
 

@@ -24,6 +24,9 @@ MAX_EXACT_INT = 2**53
 # small enough that money arithmetic (see money.MONEY_CONTEXT) stays exact.
 MIN_ADJUSTED = -40
 MAX_ADJUSTED = 30
+# No billing date lies before this; it also keeps every year at four digits, which ISO 8601
+# needs (strftime("%Y") writes year 1 as "1" on Linux, and Fincome refuses that).
+MIN_YEAR = 1900
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 # Enough digits to write any staged number out exactly.
 _EXACT = Context(prec=200)
@@ -46,15 +49,15 @@ def to_decimal(value: object, what: str = "value") -> Decimal:
         try:
             number = Decimal(value.strip())
         except InvalidOperation:
-            raise MappingError(f"{what} is not a number: {_preview(value)}") from None
+            raise MappingError(f"{what} is not a number: {preview(value)}") from None
     elif isinstance(value, float):
         number = Decimal(repr(value))
     else:
-        raise MappingError(f"{what} is not a number: {_preview(value)}")
+        raise MappingError(f"{what} is not a number: {preview(value)}")
     if not number.is_finite():
-        raise MappingError(f"{what} is not a finite number: {_preview(value)}")
+        raise MappingError(f"{what} is not a finite number: {preview(value)}")
     if number and not MIN_ADJUSTED <= number.adjusted() <= MAX_ADJUSTED:
-        raise MappingError(f"{what} is out of range: {_preview(value)}")
+        raise MappingError(f"{what} is out of range: {preview(value)}")
     return number
 
 
@@ -66,11 +69,14 @@ def to_datetime(value: object, what: str) -> datetime:
     """A UTC-aware datetime from a datetime, a date or an ISO 8601 string."""
     moment = _as_datetime(value)
     if moment is None:
-        raise MappingError(f"{what} is not an ISO 8601 date-time: {_preview(value)}")
+        raise MappingError(f"{what} is not an ISO 8601 date-time: {preview(value)}")
     try:
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     except OverflowError:  # e.g. 9999-12-31T23:00:00-05:00 lies beyond year 9999 in UTC
-        raise MappingError(f"{what} is out of range: {_preview(value)}") from None
+        utc = None
+    if utc is None or utc.year < MIN_YEAR:
+        raise MappingError(f"{what} is out of range: {preview(value)}")
+    return utc
 
 
 def _as_datetime(value: object) -> datetime | None:
@@ -98,9 +104,9 @@ def record(value: object, what: str) -> Mapping[str, Any]:
         try:
             value = orjson.loads(value)
         except orjson.JSONDecodeError:
-            raise MappingError(f"{what} is not a JSON object: {_preview(value)}") from None
+            raise MappingError(f"{what} is not a JSON object: {preview(value)}") from None
     if not isinstance(value, Mapping):
-        raise MappingError(f"{what} is not a JSON object: {_preview(value)}")
+        raise MappingError(f"{what} is not a JSON object: {preview(value)}")
     return value
 
 
@@ -117,9 +123,9 @@ def records(value: object, what: str) -> list[Mapping[str, Any]]:
         try:
             value = orjson.loads(value)
         except orjson.JSONDecodeError:
-            raise MappingError(f"{what} is not a JSON array: {_preview(value)}") from None
+            raise MappingError(f"{what} is not a JSON array: {preview(value)}") from None
     if not isinstance(value, list | tuple):
-        raise MappingError(f"{what} is not a JSON array: {_preview(value)}")
+        raise MappingError(f"{what} is not a JSON array: {preview(value)}")
     return [record(item, f"{what}[{index}]") for index, item in enumerate(value)]
 
 
@@ -127,7 +133,7 @@ def identifier(value: object, what: str) -> str:
     """A required id: a non-empty string."""
     if isinstance(value, str) and value.strip():
         return clean_text(value)
-    raise MappingError(f"{what} is missing or not a non-empty string: {_preview(value)}")
+    raise MappingError(f"{what} is missing or not a non-empty string: {preview(value)}")
 
 
 def optional_identifier(value: object) -> str | None:
@@ -215,6 +221,12 @@ def safe_repr(value: object) -> str:
         return f"<unprintable {type(value).__name__}>"
 
 
-def _preview(value: object) -> str:
-    shown = safe_repr(value)
-    return shown if len(shown) <= 60 else shown[:57] + "..."
+def shown(value: str) -> str:
+    """Text for a reject reason: as it is when short and printable, else an escaped preview."""
+    return value if len(value) <= 60 and value.isprintable() else preview(value)
+
+
+def preview(value: object) -> str:
+    """repr() for a reject reason: escaped, one line, at most 60 characters."""
+    escaped = safe_repr(value)
+    return escaped if len(escaped) <= 60 else escaped[:57] + "..."

@@ -128,6 +128,13 @@ def test_a_line_in_another_credit_type_than_its_invoice_is_rejected() -> None:
     assert "line_items[0] is in credit type 'ct-credits'" in only_reject(state).reason
 
 
+def test_credit_type_ids_that_are_numbers_are_compared_as_text() -> None:
+    # found by fuzzing: comparing a NaN id raised InvalidOperation (an internal error reject)
+    odd = {"id": Decimal("sNaN"), "name": "USD (cents)"}
+    state = run(invoice(lines=[line(400, credit_type=odd)]))
+    assert "line_items[0] is in credit type 'sNaN'" in only_reject(state).reason
+
+
 def test_totals_that_lines_do_not_explain_are_rejected() -> None:
     state = run(invoice(total=5000))
     assert "add up to 10 USD but the invoice total is 50" in only_reject(state).reason

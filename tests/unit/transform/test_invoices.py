@@ -93,6 +93,13 @@ def test_an_unknown_status_is_rejected() -> None:
     assert reject.payload["id"] == "inv-1"
 
 
+def test_an_unknown_status_is_shown_short_whatever_its_size() -> None:
+    # found by fuzzing: a deeply nested status was quoted whole, a reason of many kilobytes
+    reason = only_reject(run(invoice(status=[{"k": ["x" * 1000]}]))).reason
+    assert reason.startswith("unknown invoice status [{'k': ['xxx")
+    assert len(reason) < 150
+
+
 def test_date_falls_back_to_the_end_of_the_period() -> None:
     assert _one(issued_at=None)["date"] == datetime(2024, 4, 1, tzinfo=UTC)
 

@@ -52,6 +52,16 @@ def test_custom_pricing_units_are_rejected_with_the_key_to_set(
         resolve_currency(credit_type, MappingOptions(), KNOWN)
 
 
+def test_a_custom_unit_s_odd_id_and_name_are_shown_escaped_and_short() -> None:
+    # found by fuzzing: an id with a control character broke the reason's single line
+    with pytest.raises(MappingError) as caught:
+        resolve_currency({"id": "ct\n2", "name": "x" * 500}, MappingOptions(), KNOWN)
+    reason = str(caught.value)
+    assert reason.isprintable()
+    assert reason.startswith("credit type 'xxx")
+    assert "(id 'ct\\n2') is a custom pricing unit" in reason
+
+
 def test_a_code_the_catalog_marks_as_no_currency_is_a_custom_unit() -> None:
     known = {"fake": {"id": "fake", "name": "EUR", "is_currency": False}}
     with pytest.raises(MappingError, match="custom pricing unit"):

@@ -81,7 +81,15 @@ def test_to_datetime_rejects_what_is_not_a_date_time(value: object) -> None:
         to_datetime(value, "issued_at")
 
 
-@pytest.mark.parametrize("value", ["9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+01:00"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "9999-12-31T23:59:59-01:00",
+        "0001-01-01T00:00:00+01:00",
+        "0001-01-01T00:00:00Z",  # found by fuzzing: its body said "1-01-01T00:00:00Z"
+        "1899-12-31T23:59:59Z",
+    ],
+)
 def test_to_datetime_rejects_moments_beyond_the_calendar_in_utc(value: str) -> None:
     with pytest.raises(MappingError, match="issued_at is out of range"):
         to_datetime(value, "issued_at")
