@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
-from tests.integration.test_cli_process import emulator_env, run
+from tests.integration.test_cli_process import BILLING_SYNC, emulator_env, run
 
 __all__ = ["emulator_env"]  # the fixture, used by name below
 
@@ -44,3 +45,15 @@ def test_the_format_can_come_from_the_environment_and_failures_log_their_error(
     assert line["level"] == "ERROR"
     assert line["status"] == "misconfigured"
     assert "SOURCES__METRONOME__API_TOKEN" in line["error"]
+
+
+def test_the_crontab_line_makes_a_log_file_of_json_lines_only(tmp_path: Path) -> None:
+    log_file = tmp_path / "billing-sync.log"
+    command = f"{BILLING_SYNC} --log-format json status --data-dir {tmp_path / 'data'} --json"
+    for _ in range(2):  # appended run after run, as cron does
+        subprocess.run(f"{command} >> {log_file} 2>&1", shell=True, check=True, timeout=120)
+    lines = json_lines(log_file.read_text())
+    results = [line for line in lines if "ts" not in line]  # stdout: the run's JSON object
+    summaries = [line for line in lines if "ts" in line and "command" in line]
+    assert len(results) == len(summaries) == 2
+    assert all(line["command"] == "status" and line["exit_code"] == 0 for line in lines)
