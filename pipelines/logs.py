@@ -33,8 +33,10 @@ FIELDS_ATTRIBUTE = "fields"  # `extra={"fields": {...}}` adds structured fields 
 REDACTED = "***"
 MIN_SECRET_LENGTH = 6  # shorter values ("true", "1") would blank out ordinary words
 SECRET_ENV_NAME = re.compile(r"(TOKEN|API_KEY|SECRET|PASSWORD)$")
+# `(?<!__)`: an environment variable's name (`SOURCES__METRONOME__API_TOKEN: not set`) is
+# followed by prose, not by its value; values of secret variables are masked as values anyway
 SECRET_FIELD = re.compile(
-    r"(?i)((?:authorization|x-api-key|api[_-]?key|api[_-]?token|password|secret)"
+    r"(?i)(?<!__)((?:authorization|x-api-key|api[_-]?key|api[_-]?token|password|secret)"
     r"[\"']?\s*[:=]\s*[\"']?(?:bearer\s+)?)([^\s\"',;}]+)"
 )
 
@@ -125,6 +127,8 @@ def configure_logging(log_format: LogFormat = "text") -> None:
         logger.propagate = False
         logger.setLevel(logging.WARNING)
     logging.getLogger("billing_sync").setLevel(logging.INFO)
+    if _dlt_tracebacks not in logging.getLogger("dlt").filters:
+        logging.getLogger("dlt").addFilter(_dlt_tracebacks)
 
 
 def set_log_format(log_format: LogFormat) -> None:
@@ -134,6 +138,25 @@ def set_log_format(log_format: LogFormat) -> None:
 
 def set_verbose(verbose: bool) -> None:
     """--verbose: everything down to DEBUG, tracebacks of unexpected failures included."""
+    _dlt_tracebacks.verbose = verbose
     if verbose:
         for name in OWN_LOGGERS:
             logging.getLogger(name).setLevel(logging.DEBUG)
+
+
+class _TracebacksOnlyWhenVerbose(logging.Filter):
+    """Drops dlt's records that carry a traceback, unless --verbose.
+
+    dlt logs a failed load job twice with its traceback, on its own stderr handler; the run's
+    summary line already says in one line what failed (a reason the destination gave).
+    """
+
+    verbose = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.verbose:
+            return True
+        return record.exc_info is None and "Traceback (most recent" not in record.getMessage()
+
+
+_dlt_tracebacks = _TracebacksOnlyWhenVerbose()

@@ -28,9 +28,10 @@ import dlt
 import duckdb
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from destinations.fincome import LedgerStore, column_hints, fincome
+from destinations.fincome import FincomePushFailed, LedgerStore, column_hints, fincome
 from destinations.fincome.destination import batch_listener, close_ledgers, shared_client
-from pipelines.config import PushSettings
+from destinations.fincome.errors import AuthenticationFailed
+from pipelines.config import ConfigError, PushSettings, env_key
 from pipelines.datadir import DataDir
 from pipelines.plan import OPS, PushPlan, plan_push
 from pipelines.progress import Bars, Counter, no_bars
@@ -229,7 +230,7 @@ def _push(
                     write_disposition="append",
                 )
     except PipelineStepFailed as exc:
-        raise PushFailed(_explain(exc)) from exc
+        raise _explain(exc) from exc
     finally:
         close_ledgers()
     return _delta(before, client.stats.snapshot())
@@ -283,13 +284,23 @@ def _delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _explain(failure: PipelineStepFailed) -> str:
-    """The destination's own one-line message, without dlt's wrapping."""
+def _explain(failure: PipelineStepFailed) -> Exception:
+    """The destination's own one-line reason, without dlt's wrapping.
+
+    dlt's `failed_message` is the job's whole traceback, so the reason is the exception the
+    destination raised. A key Fincome refuses is a configuration error (exit 2), like a
+    token Metronome refuses.
+    """
     chain: list[BaseException] = []
     cause: BaseException | None = failure
     while cause is not None and cause not in chain:
         chain.append(cause)
         cause = cause.__cause__ or cause.__context__
-    messages = [getattr(link, "failed_message", None) for link in chain]
-    text = next((m for m in messages if m), None) or str(chain[-1])
-    return " ".join(str(text).split())[:500]
+    refused = next((link for link in chain if isinstance(link, AuthenticationFailed)), None)
+    if refused is not None:
+        header = env_key("destination.fincome.api_key_header")
+        problem = f"refused by Fincome ({refused}); check it and {header}"
+        return ConfigError(env_key("destination.fincome.api_key"), problem)
+    reason = next((link for link in chain if isinstance(link, FincomePushFailed)), None)
+    text = str(reason) if reason else f"{type(chain[-1]).__name__}: {chain[-1]}"
+    return PushFailed(" ".join(text.split())[:500])
