@@ -72,16 +72,26 @@ def load_metronome_settings() -> MetronomeSettings:
 
 
 def _read(dotted: str, expected: type) -> Any:
-    secret = dotted.rsplit(".", 1)[-1] in SECRET_KEYS
-    accessor = dlt.secrets if secret else dlt.config
+    if dotted.rsplit(".", 1)[-1] in SECRET_KEYS:
+        return _read_secret(dotted)
     try:
-        value: Any = accessor.get(dotted, expected)
+        return dlt.config.get(dotted, expected)
     except ConfigurationValueError:
         raise ConfigError(
             env_key(dotted), f"must be {_EXPECTED.get(expected, expected.__name__)}"
         ) from None
-    if secret and isinstance(value, str):
-        register_secret(value)  # from secrets.toml too, not only the environment
+
+
+def _read_secret(dotted: str) -> str | None:
+    # Asked without a type, dlt records the lookup under its secret hint: the trace it pickles
+    # into the data dir (`dlt/<pipeline>/trace.pickle`) then keeps no value. Asked as `str`, it
+    # kept the token in clear.
+    value: Any = dlt.secrets.get(dotted)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ConfigError(env_key(dotted), "must be a string")
+    register_secret(value)  # from secrets.toml too, not only the environment
     return value
 
 
