@@ -1,9 +1,10 @@
 """Record checks: what a staged row must hold, and the rejects for those that do not.
 
 A record that cannot be staged faithfully (an invoice without its id, customer, status,
-credit type or line items; a field of the wrong type; NaN or Infinity anywhere) is set aside
-as an `ExtractReject` instead of failing the run or landing half-typed in DuckDB. The checks
-are plain type tests, driven by the column hints, so 100k invoices cost milliseconds.
+credit type or line items; a field of the wrong type; a value dlt or DuckDB cannot hold, such
+as NaN or a 100-digit integer, see `stageable.py`) is set aside as an `ExtractReject` instead
+of failing the run or landing half-typed in DuckDB. The checks are plain type tests, driven
+by the column hints, and one walk over each record.
 Fields nobody declared are not checked: a newer API may add whatever it likes.
 """
 
@@ -11,9 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -26,6 +26,13 @@ from sources.metronome.settings import (
     INVOICE_COLUMNS,
     PLAN_CHARGE_COLUMNS,
     PLAN_COLUMNS,
+)
+from sources.metronome.stageable import (
+    column_clash,
+    first_unstageable,
+    is_timestamp,
+    is_unicode,
+    storable,
 )
 
 
@@ -74,16 +81,6 @@ def _is_number(value: Any) -> bool:
     )
 
 
-def _is_timestamp(value: Any) -> bool:
-    if not isinstance(value, str):
-        return False
-    try:
-        datetime.fromisoformat(value)
-    except ValueError:
-        return False
-    return True
-
-
 def _is_credit_type(value: Any) -> bool:
     return (
         isinstance(value, dict)
@@ -101,9 +98,10 @@ def _is_line_items(value: Any) -> bool:
 _TYPE_TESTS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "text": (lambda v: isinstance(v, str) and v != "", "a non-empty string"),
     "decimal": (_is_number, "a finite number"),
-    "timestamp": (_is_timestamp, "an RFC 3339 timestamp"),
+    "timestamp": (is_timestamp, "an RFC 3339 timestamp from 1900 on"),
     "bool": (lambda v: isinstance(v, bool), "true or false"),
-    "json": (lambda v: True, "JSON"),
+    # a scalar in a JSON column would land in a variant column, and read back as null
+    "json": (lambda v: isinstance(v, dict | list), "an object or a list"),
     "credit_type": (_is_credit_type, "an object with string id and name"),
     "line_items": (_is_line_items, "a list of objects with a numeric total"),
 }
@@ -123,55 +121,30 @@ def check_record(collection: str, record: Any) -> str | None:
         kind = hint.get("data_type") or "json"
         if value is not None and (problem := _type_problem(name, value, kind)):
             return problem
-    if _has_non_finite(record):
-        path, value = next(
-            (path, value)
-            for path, value in _walk(record, "")
-            if isinstance(value, Decimal) and not value.is_finite()
-        )
-        return f"{path} is {value}, not a finite number"
-    return None
+    return column_clash(record) or first_unstageable(record)
 
 
 def _type_problem(name: str, value: Any, kind: str) -> str | None:
     test, expected = _TYPE_TESTS[kind]
     if test(value):
         return None
-    shown = str(value) if isinstance(value, Decimal) else json.dumps(value, default=str)
+    shown = str(value) if isinstance(value, Decimal) else json.dumps(storable(value), default=str)
     return f"{name} is {shown[:60]}, expected {expected}"
 
 
-def _has_non_finite(value: Any) -> bool:
-    """The fast test (no paths built): most records have no NaN or Infinity anywhere."""
-    if isinstance(value, dict):
-        return any(_has_non_finite(item) for item in value.values())
-    if isinstance(value, list):
-        return any(_has_non_finite(item) for item in value)
-    return isinstance(value, Decimal) and not value.is_finite()
-
-
-def _walk(value: Any, path: str) -> Iterator[tuple[str, Any]]:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from _walk(item, f"{path}.{key}" if path else str(key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _walk(item, f"{path}[{index}]")
-    else:
-        yield path, value
-
-
 def make_reject(collection: str, record: Any, reason: str) -> ExtractReject:
-    return ExtractReject(collection, record_key(record), reason, record)
+    """The reject, its payload as JSON can hold it (see `stageable.storable`)."""
+    return ExtractReject(collection, record_key(record), reason, storable(record))
 
 
 def record_key(record: Any) -> str:
-    """The record's id, or a stable `no-id:<hash>` of its content when it has none."""
+    """The record's id, or a stable `no-id:<hash>` of its content when it has none
+    (or one that is blank or not valid Unicode)."""
     record_id = record.get("id") if isinstance(record, dict) else None
-    if isinstance(record_id, str) and record_id:
+    if isinstance(record_id, str) and record_id.strip() and is_unicode(record_id):
         return record_id
-    digest = hashlib.sha256(json.dumps(record, sort_keys=True, default=str).encode())
-    return f"no-id:{digest.hexdigest()[:16]}"
+    content = json.dumps(storable(record), sort_keys=True, default=str)
+    return f"no-id:{hashlib.sha256(content.encode()).hexdigest()[:16]}"
 
 
 def split_valid(

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import copy
+import json
 from decimal import Decimal
 from typing import Any
 
+import orjson
 import pytest
 
 from sources.metronome.records import check_record, make_reject, split_valid
@@ -104,3 +106,50 @@ def test_split_valid_hands_the_bad_ones_to_the_sink() -> None:
     assert seen[0].collection == "invoices"
     assert seen[0].reason == "missing status"
     assert seen[0].payload["id"] == "inv-1"
+
+
+# Found by fuzzing: each of these passed the checks, then failed the whole load (and the
+# package left pending failed every later run), or landed silently in a variant column.
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"custom_fields": {"n": 10**30}}, "custom_fields.n is 100000000000...(31 digits)"),
+        ({"brand_new": -(2**63) - 1}, "brand_new is -9223372036854775809, an integer beyond"),
+        ({"total": Decimal("1E+30")}, "total is 1E+30, too large to stage"),
+        ({"plan_name": "lone \ud800"}, "plan_name holds a lone surrogate"),
+        ({"custom_fields": {"\udfff": "x"}}, "custom_fields.\\udfff holds a lone surrogate"),
+        ({"issued_at": "0001-01-01T00:00:00+14:00"}, "issued_at is \"0001-01-01T00:00:00+14:00\""),
+        ({"issued_at": "2024-02-01T00:00:00\x00"}, "expected an RFC 3339 timestamp"),
+        ({"issued_at": "2024-02-01"}, "expected an RFC 3339 timestamp"),
+        ({"start_timestamp": "0001-01-02T00:00:00Z"}, "expected an RFC 3339 timestamp from 1900"),
+        ({"Total": 5}, "fields 'total' and 'Total' would be staged in one column total"),
+        ({"_dlt_id": "x"}, "field '_dlt_id' would overwrite dlt's own column _dlt_id"),
+        ({"external_invoice": "PAID"}, 'external_invoice is "PAID", expected an object or a list'),
+    ],
+)  # fmt: skip
+def test_what_dlt_or_duckdb_cannot_stage_is_refused(changes: dict[str, Any], reason: str) -> None:
+    problem = check_record("invoices", invoice(**changes))
+    assert problem is not None
+    assert reason in problem
+
+
+def test_nesting_beyond_64_levels_is_refused_without_exhausting_the_stack() -> None:
+    deep: Any = "bottom"
+    for _ in range(5000):  # json.loads stops near 1,000 levels; the check must not care
+        deep = [deep]
+    problem = check_record("invoices", invoice(custom_fields={"deep": deep}))
+    assert problem == f"custom_fields.deep{'[0]' * 63} is nested deeper than 64 levels"
+
+
+def test_a_reject_payload_and_id_are_always_storable_as_json() -> None:
+    deep: Any = "bottom"
+    for _ in range(300):
+        deep = {"k": deep}
+    record = invoice(id="inv-\ud800", total=10**40, custom_fields={"deep": deep, "\ud800": 1})
+    reject = make_reject("invoices", record, "why")
+    assert reject.record_id.startswith("no-id:")
+    stored = json.loads(orjson.dumps(reject.payload, default=str))  # as the ledger stores it
+    assert stored["id"] == "inv-\\ud800"
+    assert stored["total"] == str(10**40)
+    assert stored["custom_fields"]["\\ud800"] == 1
+    assert "nested deeper than 64 levels" in json.dumps(stored)
