@@ -100,8 +100,9 @@ def _items(value: object) -> Iterator[object]:
 
 
 def raw_id(raw: object, fallback: str) -> str:
+    """The record's id for its reject; `fallback` (its position) when the id is blank."""
     value = raw.get("id") if isinstance(raw, dict) else None
-    return value if isinstance(value, str) and value else fallback
+    return value if isinstance(value, str) and value.strip() else fallback
 
 
 def _is_draft(raw: object) -> bool:

@@ -100,6 +100,13 @@ def test_an_unknown_status_is_shown_short_whatever_its_size() -> None:
     assert len(reason) < 150
 
 
+def test_an_invoice_with_a_blank_id_is_rejected_under_its_position() -> None:
+    # found by fuzzing: the reject's record id was "   ", which nobody can look up
+    reject = only_reject(run(invoice("inv-1"), invoice("   ")))
+    assert reject.record_id == "cus-1:invoices[1]"
+    assert "invoice id is missing" in reject.reason
+
+
 def test_date_falls_back_to_the_end_of_the_period() -> None:
     assert _one(issued_at=None)["date"] == datetime(2024, 4, 1, tzinfo=UTC)
 
