@@ -8,6 +8,8 @@ these once stopped the extract:
 - a top-level number beyond DECIMAL(38,9), dlt's column for decimals (29 integer digits);
 - NaN or Infinity anywhere;
 - a lone surrogate in any text or key (valid JSON, `"\\ud800"`, but not UTF-8);
+- text starting with a private-use character dlt reserves to mark typed values (U+F026 and
+  the next 8): dlt decodes it, so `"\\uf026123"` would stage as the number 123;
 - nesting deeper than `MAX_DEPTH` (orjson stops at 255 levels, Python's recursion earlier);
 - a timestamp DuckDB cannot hold in UTC (year 0 or 10000 once the offset is applied), or
   that dlt would not parse as one (it would land in a variant column instead);
@@ -27,6 +29,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
+from dlt.common.json import PUA_CHARACTER_MAX, PUA_START
 from dlt.common.normalizers.naming.snake_case import NamingConvention
 
 MAX_DEPTH = 64  # real Metronome objects nest about 6 levels (invoice > line > sub-line > tier)
@@ -40,6 +43,9 @@ RFC3339 = re.compile(
     r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})", re.ASCII
 )
 _NAMING = NamingConvention()
+# dlt marks typed values in its files with a leading private-use character and decodes any
+# text starting with one: "\uf026123" would stage as the number 123.
+DLT_MARKERS = frozenset(chr(PUA_START + offset) for offset in range(PUA_CHARACTER_MAX + 1))
 
 
 def is_timestamp(value: Any) -> bool:
@@ -67,7 +73,11 @@ def first_unstageable(record: Any) -> str | None:
 
 def _value_problem(value: Any, *, top_level: bool) -> str | None:
     if isinstance(value, str):
-        return None if is_unicode(value) else "holds a lone surrogate (not valid Unicode)"
+        if not is_unicode(value):
+            return "holds a lone surrogate (not valid Unicode)"
+        if _dlt_marked(value):
+            return f"starts with U+{ord(value[0]):04X}, a character dlt reserves for typed values"
+        return None
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -94,7 +104,7 @@ def _plainly_stageable(value: Any, depth: int) -> bool:
     if isinstance(value, list):
         return _items_plainly_stageable(value, depth)
     if isinstance(value, str):
-        return is_unicode(value)
+        return is_unicode(value) and not _dlt_marked(value)
     if isinstance(value, bool) or not isinstance(value, int | Decimal):
         return True
     if isinstance(value, int):
@@ -200,6 +210,10 @@ def is_unicode(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def _dlt_marked(text: str) -> bool:
+    return len(text) > 1 and text[0] in DLT_MARKERS  # how dlt tells a marked value
 
 
 def _shown(text: str) -> str:

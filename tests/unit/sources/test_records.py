@@ -69,8 +69,11 @@ def test_a_complete_invoice_passes_and_unknown_fields_are_fine() -> None:
 )
 def test_broken_invoices_are_explained(changes: dict[str, Any], reason: str) -> None:
     problem = check_record("invoices", invoice(**changes))
-    assert problem is not None
-    assert reason in problem
+    if reason is None:
+        assert problem is None
+    else:
+        assert problem is not None
+        assert reason in problem
 
 
 def test_a_non_finite_number_anywhere_inside_is_refused() -> None:
@@ -117,6 +120,8 @@ def test_split_valid_hands_the_bad_ones_to_the_sink() -> None:
         ({"brand_new": -(2**63) - 1}, "brand_new is -9223372036854775809, an integer beyond"),
         ({"total": Decimal("1E+30")}, "total is 1E+30, too large to stage"),
         ({"plan_name": "lone \ud800"}, "plan_name holds a lone surrogate"),
+        ({"customer_id": "\uf026123"}, "customer_id starts with U+F026, a character dlt reserves"),
+        ({"custom_fields": {"a": ["\uf02e"]}}, None),  # dlt leaves single characters alone
         ({"custom_fields": {"\udfff": "x"}}, "custom_fields.\\udfff holds a lone surrogate"),
         ({"issued_at": "0001-01-01T00:00:00+14:00"}, "issued_at is \"0001-01-01T00:00:00+14:00\""),
         ({"issued_at": "2024-02-01T00:00:00\x00"}, "expected an RFC 3339 timestamp"),
@@ -127,10 +132,15 @@ def test_split_valid_hands_the_bad_ones_to_the_sink() -> None:
         ({"external_invoice": "PAID"}, 'external_invoice is "PAID", expected an object or a list'),
     ],
 )  # fmt: skip
-def test_what_dlt_or_duckdb_cannot_stage_is_refused(changes: dict[str, Any], reason: str) -> None:
+def test_what_dlt_or_duckdb_cannot_stage_is_refused(
+    changes: dict[str, Any], reason: str | None
+) -> None:
     problem = check_record("invoices", invoice(**changes))
-    assert problem is not None
-    assert reason in problem
+    if reason is None:
+        assert problem is None
+    else:
+        assert problem is not None
+        assert reason in problem
 
 
 def test_nesting_beyond_64_levels_is_refused_without_exhausting_the_stack() -> None:
