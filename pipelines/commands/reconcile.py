@@ -56,7 +56,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from destinations.fincome import FincomeClient, FincomeSettings
+from destinations.fincome import AuthenticationFailed, FincomeClient, FincomeSettings
 from pipelines.commands.common import (
     DataDirOption,
     ExitCode,
@@ -66,7 +66,13 @@ from pipelines.commands.common import (
     recorded_run,
     run_command,
 )
-from pipelines.config import ConfigError, load_mapping, load_push_settings
+from pipelines.config import (
+    FINCOME_SECTION,
+    ConfigError,
+    env_key,
+    load_mapping,
+    load_push_settings,
+)
 from pipelines.datadir import DATA_DIR_ENV, DataDir, resolve_data_dir, run_lock
 from pipelines.reconcile.documents import SOURCES, money_text
 from pipelines.reconcile.report import write_report
@@ -121,11 +127,15 @@ def _reconcile(
     report: Path | None,
     record: RunRecord,
 ) -> Outcome:
-    with (
-        duckdb.connect(str(data_dir.duckdb_path)) as db,
-        FincomeClient.from_settings(settings) as client,
-    ):
-        result = run_reconcile(db, client, options)
+    try:
+        with (
+            duckdb.connect(str(data_dir.duckdb_path)) as db,
+            FincomeClient.from_settings(settings) as client,
+        ):
+            result = run_reconcile(db, client, options)
+    except AuthenticationFailed as exc:  # a wrong key is configuration, like a missing one
+        key = env_key(f"{FINCOME_SECTION}.api_key")
+        raise ConfigError(key, f"Fincome refused the key ({exc.status_code})") from None
     written = None
     if report is not None:
         source = f"data dir {data_dir.root} and Fincome at {settings.base_url}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import duckdb
 
@@ -25,12 +26,15 @@ def reconcile(
     `client`'s read API; `options` are the mapping's, so amounts convert as the transform's.
     """
     started = time.monotonic()
-    metronome = read_metronome(db, options)
-    sources: dict[Source, Documents] = {
-        "metronome": metronome.documents,
-        "ledger": read_ledger(db),
-        "fincome": read_documents(client),
-    }
+    # Fincome answers from afar, page after page: staging and the ledger are read meanwhile
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fincome-read") as pool:
+        fincome = pool.submit(read_documents, client)
+        metronome = read_metronome(db, options)
+        sources: dict[Source, Documents] = {
+            "metronome": metronome.documents,
+            "ledger": read_ledger(db),
+            "fincome": fincome.result(),
+        }
     months = sorted(
         {
             d.month

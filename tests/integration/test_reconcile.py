@@ -264,6 +264,24 @@ def test_a_missing_fincome_key_exits_2_naming_it(
     assert "DESTINATION__FINCOME__API_KEY" in out["error"]
 
 
+def test_a_key_fincome_refuses_exits_2_naming_it(
+    fincome_api: FincomeEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data_dir = resolve_data_dir(tmp_path / "data")
+    data_dir.root.mkdir()
+    with duckdb.connect(str(data_dir.duckdb_path)) as db:  # staged, if nothing much
+        db.execute("CREATE SCHEMA metronome_raw; CREATE TABLE metronome_raw.invoices (id VARCHAR)")
+    monkeypatch.setenv("DESTINATION__FINCOME__BASE_URL", fincome_api.url)
+    monkeypatch.setenv("DESTINATION__FINCOME__API_KEY", "not-the-key")
+    result = runner.invoke(app, ["reconcile", "--data-dir", str(data_dir.root), "--json"])
+
+    assert result.exit_code == 2
+    out = json.loads(result.stdout)
+    assert out["key"] == "DESTINATION__FINCOME__API_KEY"
+    assert "refused" in out["error"]
+    assert "not-the-key" not in result.output
+
+
 def test_nothing_extracted_exits_2_and_creates_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
