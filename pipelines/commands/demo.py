@@ -1,14 +1,16 @@
 """`billing-sync demo`: the whole sync on a laptop, against local emulators of both APIs.
 
 Starts the Metronome and Fincome emulators on free loopback ports (each in its own process),
-generates a seeded account, syncs it into a fresh data dir, then syncs again to show that
-nothing changed means nothing sent. Exits 0 when both syncs ran, rejects or not: the
-generated account has invoices in a custom pricing unit, set aside until mapped.
+generates a seeded account, syncs it into a fresh data dir, syncs again to show that nothing
+changed means nothing sent, then reconciles the three sides and writes the HTML report.
+Exits 0 when both syncs ran, rejects or not: the generated account has invoices in a custom
+pricing unit, set aside until mapped.
 
 `--json` prints `{"command": "demo", "status", "exit_code", "data_dir",
 "emulators": {"metronome": url, "fincome": url}, "account": {"customers", "months", "seed"},
-"first": <sync object>, "second": <sync object>}` (sync objects as `billing-sync sync --json`
-prints them, without command/status).
+"first": <sync object>, "second": <sync object>, "reconcile": <the reconcile object, with
+"report": the HTML report's path>}` (sync and reconcile objects as those commands print them
+with --json, without command/status).
 """
 
 from __future__ import annotations
@@ -22,16 +24,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
+import duckdb
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from destinations.fincome import FincomeSettings
+from destinations.fincome import FincomeClient, FincomeSettings
 from pipelines.commands.common import DataDirOption, ExitCode, JsonOption, Outcome, run_command
 from pipelines.config import PushSettings, load_mapping
 from pipelines.datadir import DataDir, resolve_data_dir, run_lock
 from pipelines.extract import ExtractResult, run_extract
 from pipelines.push import PushResult, run_push
+from pipelines.reconcile.report import write_report
+from pipelines.reconcile.result import Reconciliation
+from pipelines.reconcile.runner import reconcile
+from pipelines.reconcile.wording import summary_sentences
 from pipelines.transform.options import MappingOptions
 from sources.metronome import MetronomeSettings
 
@@ -95,24 +102,50 @@ def _demo(account: Account, data_dir_option: Path | None, *, quiet: bool) -> Out
         first = _sync(data_dir, metronome, fincome, mapping)
         console.print("Syncing again, with nothing changed upstream...")
         second = _sync(data_dir, metronome, fincome, mapping)
-    emulators = {"metronome": metronome.base_url, "fincome": fincome.fincome.base_url}
-    payload = {
-        "data_dir": str(data_dir.root),
-        "emulators": emulators,
-        "account": vars(account),
-        "first": first.to_json(),
-        "second": second.to_json(),
-    }
+        console.print("Reconciling Metronome, the ledger and Fincome...")
+        check, report = _reconcile(data_dir, fincome, mapping)
+    run = DemoRun(
+        data_dir=data_dir,
+        emulators={"metronome": metronome.base_url, "fincome": fincome.fincome.base_url},
+        first=first,
+        second=second,
+        check=check,
+        report=report,
+    )
     writes = second.pushed.requests.get("attempts", 0)
     return Outcome(
         exit_code=ExitCode.OK,
-        payload=payload,
+        payload={"account": vars(account), **run.to_json()},
         summary=(
             f"first sync {first.pushed.writes} rows in {first.seconds:.1f}s, "
-            f"second sync {writes} Fincome requests; rejects={len(first.pushed.rejects)}"
+            f"second sync {writes} Fincome requests; rejects={len(first.pushed.rejects)}; "
+            f"reconcile {'agrees' if check.agrees else 'differs'}"
         ),
-        render=lambda out: _explain(out, data_dir, emulators, first, second),
+        render=lambda out: _explain(out, run),
     )
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    data_dir: DataDir
+    emulators: dict[str, str]
+    first: Sync
+    second: Sync
+    check: Reconciliation
+    report: Path
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "data_dir": str(self.data_dir.root),
+            "emulators": self.emulators,
+            "first": self.first.to_json(),
+            "second": self.second.to_json(),
+            "reconcile": {
+                "agrees": self.check.agrees,
+                **self.check.to_json(),
+                "report": str(self.report),
+            },
+        }
 
 
 @contextmanager
@@ -153,28 +186,48 @@ def _sync(
     return Sync(extracted, pushed, round(time.monotonic() - began, 3))
 
 
-def _explain(
-    console: Console, data_dir: DataDir, emulators: dict[str, str], first: Sync, second: Sync
-) -> None:
+def _reconcile(
+    data_dir: DataDir, fincome: PushSettings, mapping: MappingOptions
+) -> tuple[Reconciliation, Path]:
+    with (
+        duckdb.connect(str(data_dir.duckdb_path)) as db,
+        FincomeClient.from_settings(fincome.fincome) as client,
+    ):
+        result = reconcile(db, client, mapping)
+    source = f"the demo's data dir {data_dir.root} and the Fincome emulator"
+    path = write_report(
+        data_dir.reports_dir / "reconcile.html",
+        result,
+        generated_at=datetime.now(UTC),
+        source=source,
+    )
+    return result, path
+
+
+def _explain(console: Console, run: DemoRun) -> None:
+    first, second, check = run.first, run.second, run.check
     console.print("billing-sync demo", style="bold")
-    console.print(f"  Metronome emulator  {emulators['metronome']}")
-    console.print(f"  Fincome emulator    {emulators['fincome']}")
-    console.print(f"  Data dir            {data_dir.root}\n")
+    console.print(f"  Metronome emulator  {run.emulators['metronome']}")
+    console.print(f"  Fincome emulator    {run.emulators['fincome']}")
+    console.print(f"  Data dir            {run.data_dir.root}\n")
     console.print(
         f"1. First sync ({first.seconds:.1f} s): {first.extracted.requests['attempts']:,} "
         f"Metronome requests, {first.pushed.requests.get('attempts', 0):,} Fincome writes."
     )
     console.print(_pushed_table(first))
-    second_writes = second.pushed.requests.get("attempts", 0)
     console.print(
         f"2. Second sync ({second.seconds:.1f} s), nothing changed upstream: "
         f"{second.extracted.requests['attempts']:,} Metronome requests re-read recent "
-        f"invoices; {second_writes} writes to Fincome."
+        f"invoices; {second.pushed.requests.get('attempts', 0)} writes to Fincome."
     )
+    console.print(f"3. Reconciliation ({check.duration_seconds:.1f} s):")
+    for sentence in summary_sentences(check):
+        console.print(f"   {sentence}")
+    console.print(f"   The report for finance, with a chart per currency: {run.report}")
     _explain_rejects(console, first.pushed.rejects)
     console.print(
-        f"\nLook inside: billing-sync status --data-dir {data_dir.root}  "
-        f"(or duckdb {data_dir.duckdb_path})"
+        f"\nLook inside: billing-sync status --data-dir {run.data_dir.root}  "
+        f"(or duckdb {run.data_dir.duckdb_path})"
     )
 
 

@@ -53,7 +53,6 @@ from typing import Annotated
 import duckdb
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from destinations.fincome import AuthenticationFailed, FincomeClient, FincomeSettings
@@ -174,7 +173,7 @@ def summarize(result: Reconciliation) -> str:
 def render_result(console: Console, result: Reconciliation, report: Path | None) -> None:
     """The verdict first, then the months, the differences and the unmappable invoices."""
     for sentence in summary_sentences(result):
-        console.print(escape(sentence))
+        console.print(sentence)
     console.print(_months_table(result))
     if result.differences:
         console.print(_differences_table(result))
@@ -183,7 +182,7 @@ def render_result(console: Console, result: Reconciliation, report: Path | None)
     if len(result.differences) > SHOWN_ROWS or len(result.not_mappable) > SHOWN_ROWS:
         console.print(f"The first {SHOWN_ROWS} rows are shown: --json or --report list all.")
     if report is not None:
-        console.print(f"Report: {escape(str(report))}")
+        console.print(f"Report: {report}")
 
 
 def _months_table(result: Reconciliation) -> Table:
@@ -192,7 +191,7 @@ def _months_table(result: Reconciliation) -> Table:
         table.add_column(column, justify="left" if column in ("month", "check") else "right")
     for row in result.months:
         nets = (money_text(row.series[s].net, row.currency) for s in SOURCES)
-        table.add_row(row.month, escape(row.currency), *nets, "ok" if row.agrees else "DIFFERS")
+        table.add_row(row.month, row.currency, *nets, "ok" if row.agrees else "DIFFERS")
     return table
 
 
@@ -201,10 +200,8 @@ def _differences_table(result: Reconciliation) -> Table:
     for column in ("kind", "invoice / credit note", "month", *SOURCE_LABELS.values()):
         table.add_column(column, overflow="fold")  # ids are shown whole, never cut short
     for difference in result.differences[:SHOWN_ROWS]:
-        held = (escape(held_text(difference.held[s])) for s in SOURCES)
-        table.add_row(
-            KIND_LABELS[difference.kind], escape(difference.id), difference.month or "-", *held
-        )
+        held = (held_text(difference.held[s]) for s in SOURCES)
+        table.add_row(KIND_LABELS[difference.kind], difference.id, difference.month or "-", *held)
     return table
 
 
@@ -213,7 +210,7 @@ def _not_mappable_table(result: Reconciliation) -> Table:
     for column in ("invoice", "month", "reason"):
         table.add_column(column, overflow="fold")
     for item in result.not_mappable[:SHOWN_ROWS]:
-        table.add_row(escape(item.invoice_id), item.month or "-", escape(item.reason))
+        table.add_row(item.invoice_id, item.month or "-", item.reason)
     return table
 
 
