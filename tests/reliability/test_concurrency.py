@@ -28,7 +28,7 @@ from tests.reliability.sync_runs import (
     start_cli,
 )
 
-SLOW_PUSH = {"latency_ms": 40}  # the push lasts a few seconds: time to catch it in the act
+SLOW_PUSH = {"latency_ms": 60}  # the push lasts a few seconds: time to catch it in the act
 QUIET_SECONDS = 0.5  # no request for this long: the stopped run's last answers are logged
 FileStates = dict[str, tuple[int, int]]
 
