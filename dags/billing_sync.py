@@ -17,7 +17,7 @@ with dynamic task mapping):
 
 With N = 1 this is the whole account in one shard: the same three steps, no fan-out.
 
-Retries: every task retries 3 times (2, 4, 8 minutes): a failed run (exit 1) and a busy data
+Retries: every task retries 3 times (after 2 minutes, then doubling): a failed run (exit 1) and a busy data
 dir (exit 75: another run, e.g. a manual backfill, holds its lock) are worth retrying. A
 configuration error (exit 2) fails at once. Exit 3 of extract and push (records set aside:
 `billing-sync rejects` lists them) lets the run go on and is logged as a warning; exit 3 of
