@@ -17,12 +17,12 @@ with dynamic task mapping):
 
 With N = 1 this is the whole account in one shard: the same three steps, no fan-out.
 
-Retries: every task retries 3 times (after 2 minutes, then doubling): a failed run (exit 1) and a busy data
-dir (exit 75: another run, e.g. a manual backfill, holds its lock) are worth retrying. A
-configuration error (exit 2) fails at once. Exit 3 of extract and push (records set aside:
-`billing-sync rejects` lists them) lets the run go on and is logged as a warning; exit 3 of
-reconcile (Metronome, ledger and Fincome differ) fails the task without retries, so the
-DAG's failure alerts reach a person.
+Retries: every task retries 3 times (after 2 minutes, then doubling): a failed run (exit 1)
+and a busy data dir (exit 75: another run, e.g. a manual backfill, holds its lock) are worth
+retrying. A configuration error (exit 2) fails at once. Exit 3 of extract and push (records
+set aside: `billing-sync rejects` lists them) lets the run go on and is logged as a warning;
+exit 3 of reconcile (Metronome, ledger and Fincome differ) fails the task without retries,
+so the DAG's failure alerts reach a person.
 
 One writer per data dir: `max_active_runs=1` keeps runs from overlapping, and within a run
 each data dir is used by one task at a time (its shard's extract, push, reconcile in turn;
