@@ -41,7 +41,7 @@ from pipelines.transform.invoice_line_items import LineContext, line_properties
 from pipelines.transform.invoices import PricedInvoice, credit_type_name
 from pipelines.transform.money import plain_zero
 from pipelines.transform.options import MappingOptions
-from pipelines.transform.values import MappingError, Row, custom_properties, text
+from pipelines.transform.values import MappingError, Row, custom_properties, shown, text
 
 
 def is_credit_note(priced: PricedInvoice) -> bool:
@@ -52,8 +52,9 @@ def credit_note_row(priced: PricedInvoice, synced_invoice_ids: Mapping[str, obje
     header = priced.header
     corrected = header.corrected_invoice_id
     if corrected is None or corrected not in synced_invoice_ids:
+        named = shown(corrected) if corrected else None
         raise MappingError(
-            f"corrected invoice {corrected} is not synced (missing, draft, rejected or not this "
+            f"corrected invoice {named} is not synced (missing, draft, rejected or not this "
             "customer's): the credit note needs it first"
         )
     date = header.issued_at or header.created_at or header.date

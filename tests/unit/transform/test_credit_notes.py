@@ -112,6 +112,14 @@ def test_a_credit_note_for_an_invoice_that_is_not_synced_is_rejected() -> None:
     assert rows(state, "credit_note_line_items") == []
 
 
+def test_an_odd_corrected_invoice_id_is_shown_escaped_in_the_reason() -> None:
+    # found by fuzzing: a right-to-left override in the id reversed the reason on screen
+    record = {"corrected_invoice_id": "\u202etxt.exe", "reason": "r", "memo": "m"}
+    reason = only_reject(run(correction(-500, correction_record=record))).reason
+    assert reason.startswith("corrected invoice '\\u202etxt.exe' is not synced")
+    assert reason.isprintable()
+
+
 def test_a_voided_correction_is_not_sent() -> None:
     state = run(ORIGINAL, correction(-500, status="VOID"))
     assert rows(state, "credit_notes") == []
