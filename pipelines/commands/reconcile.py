@@ -78,6 +78,7 @@ from pipelines.reconcile.report import write_report
 from pipelines.reconcile.result import Reconciliation
 from pipelines.reconcile.runner import reconcile as run_reconcile
 from pipelines.reconcile.wording import KIND_LABELS, SOURCE_LABELS, held_text, summary_sentences
+from pipelines.shards import read_scope
 from pipelines.transform.options import MappingOptions
 
 SHOWN_ROWS = 20
@@ -131,7 +132,9 @@ def _reconcile(
             duckdb.connect(str(data_dir.duckdb_path)) as db,
             FincomeClient.from_settings(settings) as client,
         ):
-            result = run_reconcile(db, client, options)
+            scope = read_scope(data_dir)
+            shard = scope.shard if scope is not None else None
+            result = run_reconcile(db, client, options, shard=shard)
     except AuthenticationFailed as exc:  # a wrong key is configuration, like a missing one
         key = env_key(f"{FINCOME_SECTION}.api_key")
         raise ConfigError(key, f"Fincome refused the key ({exc.status_code})") from None

@@ -122,3 +122,22 @@ def test_a_second_sharded_cycle_sends_nothing(
     reports = sharded_cycle(tmp_path)
     assert fincome_api.requests()["total"] == before
     assert all(report["done"] == {} for report in reports[SHARDS:])
+
+
+@pytest.mark.usefixtures("metronome")
+def test_each_shard_reconciles_its_own_customers_only(
+    fincome_api: FincomeEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_fincome(monkeypatch, fincome_api)
+    sharded_cycle(tmp_path)
+    counted = []
+    for index in range(SHARDS):
+        code, report = cli("reconcile", "--data-dir", str(tmp_path / f"shard-{index}"))
+        assert code == 0, report["summary"]  # no other shard's invoice reads as unknown
+        assert report["metrics_checked"] is False  # account-wide metrics: an unsharded check
+        counted.append(report["totals"]["documents"]["fincome"])
+    # together the shards account for every invoice and credit note Fincome counts
+    state = fincome_api.state()
+    live = [i for i in state["invoices"].values() if i["status"] != "void"]
+    assert all(counted)
+    assert sum(counted) == len(live) + len(state["credit_notes"])
