@@ -25,7 +25,7 @@ from benchmarks.accounts import FINCOME_KEY, METRONOME_TOKEN, PAGE_SIZE
 from destinations.fincome import FincomeSettings
 from pipelines.config import PushSettings, load_mapping
 from pipelines.datadir import resolve_data_dir
-from pipelines.extract import run_extract
+from pipelines.extract import STAGING_MAX_QUERY_BYTES, run_extract
 from pipelines.push import run_push
 from pipelines.transform.runner import run_transform
 from sources.metronome import MetronomeSettings, metronome_source
@@ -105,9 +105,11 @@ def pull(args: argparse.Namespace) -> dict[str, Any]:
     """Customers and their invoices into a fresh DuckDB: ours (the Metronome source limited to
     those two resources) or the peer (dlt's generic `rest_api_source`), same workers."""
     source = _peer_source(args) if args.peer else _our_source(args)
+    # ours stages as `run_extract` does; the peer as dlt's duckdb destination does by default
+    caps: dict[str, Any] = {} if args.peer else {"max_query_length": STAGING_MAX_QUERY_BYTES}
     pipeline = dlt.pipeline(
         pipeline_name="bench_pull",
-        destination=dlt.destinations.duckdb(str(Path(args.data_dir) / "pull.duckdb")),
+        destination=dlt.destinations.duckdb(str(Path(args.data_dir) / "pull.duckdb"), **caps),
         dataset_name="pulled",
         pipelines_dir=str(Path(args.data_dir) / "dlt"),
     )
