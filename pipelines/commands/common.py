@@ -85,6 +85,7 @@ class Outcome:
     summary: str  # the run's one-line summary, without the command name
     render: Callable[[Console], None] = _nothing
     counts: dict[str, int] = field(default_factory=dict)  # the summary line's numbers
+    status: str | None = None  # a word for the exit code when the default misleads (`differs`)
 
 
 def run_command(command: str, json_output: bool, body: Callable[[], Outcome]) -> None:
@@ -98,7 +99,7 @@ def run_command(command: str, json_output: bool, body: Callable[[], Outcome]) ->
         if isinstance(exc, ConfigError):
             payload["key"] = exc.key
         outcome = Outcome(exit_code=code, payload=payload, summary=message)
-    status = OUTCOMES.get(int(outcome.exit_code), "failed")
+    status = outcome.status or OUTCOMES.get(int(outcome.exit_code), "failed")
     if json_output:
         head = {"command": command, "status": status, "exit_code": int(outcome.exit_code)}
         typer.echo(json.dumps({**head, **outcome.payload}, default=str))

@@ -8,7 +8,7 @@ Fincome holds through its read API (needs `DESTINATION__FINCOME__BASE_URL` and
 
 `--json` prints one object; amounts are strings with exact decimals, months `YYYY-MM` (UTC):
 
-    {"command": "reconcile", "status": "ok" | "rejects" (something differs) | "failed" |
+    {"command": "reconcile", "status": "ok" | "differs" (exit 3) | "failed" |
      "misconfigured" | "locked", "exit_code": 0 | 3 | 1 | 2 | 75,
      "data_dir": "/abs/path", "agrees": true,
      "summary": ["plain-language sentence", ...],
@@ -158,6 +158,7 @@ def result_outcome(data_dir: DataDir, result: Reconciliation, report: Path | Non
     }
     return Outcome(
         exit_code=ExitCode.OK if result.agrees else ExitCode.REJECTS,
+        status="ok" if result.agrees else "differs",
         payload=payload,
         summary=summarize(result),
         render=lambda console: render_result(console, result, report),

@@ -147,7 +147,7 @@ def test_tampering_is_named_down_to_the_invoice(synced: Synced) -> None:
 
     code, out = synced.reconcile("--json")
 
-    assert (code, out["status"], out["agrees"]) == (3, "rejects", False)
+    assert (code, out["status"], out["agrees"]) == (3, "differs", False)
     kinds = {d["invoice_id"]: d["kind"] for d in out["differences"]}
     assert kinds == {
         short_of_a_line: "amount_differs",
