@@ -45,6 +45,7 @@ from sources.metronome.settings import (
     PLAN_CHARGE_COLUMNS,
     PLAN_COLUMNS,
     MetronomeSettings,
+    type_hinted_columns_only,
 )
 
 __all__ = [
@@ -119,6 +120,7 @@ def metronome_source(
     )
     if problems := settings.problems():
         raise ValueError("; ".join(f"{name} {why}" for name, why in problems.items()))
+    type_hinted_columns_only(dlt.current.source_schema())
     client = MetronomeClient.from_settings(settings, stats=request_stats)
     plan = InvoiceReadPlan(
         lookback_days=lookback_days,

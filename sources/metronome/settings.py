@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 from dlt.common.data_types import TDataType
+from dlt.common.schema import Schema
 from dlt.common.schema.typing import TColumnSchema
 
 DEFAULT_BASE_URL = "https://api.metronome.com"
@@ -101,3 +102,14 @@ INVOICE_COLUMNS = {
     # no hint for `billable_status`: the SPEC makes it a string, the SDK an object, and a
     # JSON column holds only objects and lists (see records.py)
 }
+
+
+def type_hinted_columns_only(schema: Schema) -> None:
+    """Turn off dlt's guessing of timestamps in text it has no hint for.
+
+    With it on, a field such as a customer's `name` that first arrives as
+    "2024-03-01T00:00:00Z" becomes a timestamp column and every later name lands in a
+    variant column (read back as null); "0001-01-01T00:00:00+14:00" fails the load, and the
+    pending package every later run. Found by fuzzing the record checks.
+    """
+    schema.remove_type_detection("iso_timestamp")

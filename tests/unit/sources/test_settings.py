@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pipelines.config import ConfigError, load_metronome_settings
-from sources.metronome import MetronomeSettings
+from sources.metronome import MetronomeSettings, metronome_source
 
 TOKEN = "tok-abc-123"
 
@@ -78,3 +78,9 @@ def test_insecure_http_can_be_allowed_explicitly(monkeypatch: pytest.MonkeyPatch
 
 def test_an_empty_token_is_a_problem() -> None:
     assert MetronomeSettings(api_token="  ").problems() == {"api_token": "must not be empty"}
+
+
+def test_the_source_types_only_hinted_columns() -> None:
+    # found by fuzzing: dlt took a name like "0001-01-01T00:00:00+14:00" for a timestamp
+    source = metronome_source(api_token=TOKEN)
+    assert "iso_timestamp" not in source.schema.settings.get("detections", [])
