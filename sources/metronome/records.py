@@ -32,6 +32,7 @@ from sources.metronome.stageable import (
     first_unstageable,
     is_timestamp,
     is_unicode,
+    number_text_clash,
     storable,
 )
 
@@ -97,6 +98,7 @@ def _is_line_items(value: Any) -> bool:
 
 _TYPE_TESTS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "text": (lambda v: isinstance(v, str) and v != "", "a non-empty string"),
+    "string": (lambda v: isinstance(v, str), "a string"),
     "decimal": (_is_number, "a finite number"),
     "timestamp": (is_timestamp, "an RFC 3339 timestamp from 1900 on"),
     "bool": (lambda v: isinstance(v, bool), "true or false"),
@@ -119,9 +121,12 @@ def check_record(collection: str, record: Any) -> str | None:
     for name, hint in COLUMNS[collection].items():
         value = record.get(name)
         kind = hint.get("data_type") or "json"
+        if kind == "text":  # may be empty (a plan without description), unlike a required one
+            kind = "string"
         if value is not None and (problem := _type_problem(name, value, kind)):
             return problem
-    return column_clash(record) or first_unstageable(record)
+    typed = COLUMNS[collection].keys() | REQUIRED[collection].keys()
+    return column_clash(record) or first_unstageable(record) or number_text_clash(record, typed)
 
 
 def _type_problem(name: str, value: Any, kind: str) -> str | None:

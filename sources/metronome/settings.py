@@ -70,29 +70,37 @@ def _hints(data_type: TDataType, *names: str) -> dict[str, TColumnSchema]:
     return {name: {"data_type": data_type, "nullable": True} for name in names}
 
 
+# Fields documented as strings are hinted too: the first value dlt sees would otherwise type
+# the column (a number makes it numeric, and text such as "-1e30" that dlt then coerces to a
+# number fails the load).
 CUSTOMER_COLUMNS = {
+    **_hints("text", "external_id"),
     **_hints("timestamp", "created_at", "updated_at", "archived_at"),
     **_hints("json", "ingest_aliases", "custom_fields", "customer_config"),
     **_hints("json", "current_billable_status"),
 }
 CUSTOMER_PLAN_COLUMNS = {
-    **_hints("text", "customer_id"),
+    **_hints("text", "customer_id", "plan_name", "plan_description"),
     **_hints("timestamp", "starting_on", "ending_before"),
     **_hints("decimal", "net_payment_terms_days"),
     **_hints("json", "custom_fields", "trial_info"),
 }
 PLAN_COLUMNS = {
+    **_hints("text", "name", "description"),
     **_hints("json", "custom_fields", "minimums", "overage_rates", "credit_grants"),
 }
 PLAN_CHARGE_COLUMNS = {
-    **_hints("text", "plan_id"),
+    **_hints("text", "plan_id", "name", "charge_type", "product_id", "product_name"),
     **_hints("decimal", "quantity", "start_period", "tier_reset_frequency"),
     **_hints("json", "credit_type", "custom_fields", "prices", "unit_conversion"),
 }
 CREDIT_TYPE_COLUMNS = {
+    **_hints("text", "name"),
     **_hints("bool", "is_currency"),
 }
 INVOICE_COLUMNS = {
+    **_hints("text", "type", "plan_id", "plan_name", "contract_id", "amendment_id"),
+    **_hints("text", "netsuite_sales_order_id", "salesforce_opportunity_id"),
     **_hints("decimal", "total", "subtotal", "net_payment_terms_days"),
     **_hints("timestamp", "start_timestamp", "end_timestamp", "issued_at", "created_at"),
     **_hints("json", "credit_type", "line_items", "invoice_adjustments", "custom_fields"),

@@ -8,13 +8,16 @@ these once stopped the extract:
 - a top-level number beyond DECIMAL(38,9), dlt's column for decimals (29 integer digits);
 - NaN or Infinity anywhere;
 - a lone surrogate in any text or key (valid JSON, `"\\ud800"`, but not UTF-8);
+- a NUL character in top-level text: the column drops it, so ids `a\\u0000` and `a` merge;
 - text starting with a private-use character dlt reserves to mark typed values (U+F026 and
   the next 8): dlt decodes it, so `"\\uf026123"` would stage as the number 123;
 - nesting deeper than `MAX_DEPTH` (orjson stops at 255 levels, Python's recursion earlier);
 - a timestamp DuckDB cannot hold in UTC (year 0 or 10000 once the offset is applied), or
   that dlt would not parse as one (it would land in a variant column instead);
 - top-level field names that dlt's naming would merge into one column (`Total` and `total`),
-  or into one of dlt's own (`_dlt_id`): one value would silently overwrite the other.
+  or into one of dlt's own (`_dlt_id`): one value would silently overwrite the other;
+- in a field nobody declared, text that reads as a number no number column holds ("NaN",
+  "-1e30"): dlt coerces it into the number column an earlier record's value created.
 
 Every walk here is iterative: a record nested thousands of levels deep cannot exhaust the
 stack of the thread that checks it.
@@ -25,7 +28,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterator
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 
@@ -77,6 +80,8 @@ def _value_problem(value: Any, *, top_level: bool) -> str | None:
             return "holds a lone surrogate (not valid Unicode)"
         if _dlt_marked(value):
             return f"starts with U+{ord(value[0]):04X}, a character dlt reserves for typed values"
+        if top_level and "\x00" in value:
+            return "holds a NUL character, which a text column drops"
         return None
     if isinstance(value, bool):
         return None
@@ -99,7 +104,7 @@ def _plainly_stageable(value: Any, depth: int) -> bool:
         return (
             all(isinstance(key, str) and (key.isascii() or is_unicode(key)) for key in value)
             and _items_plainly_stageable(value.values(), depth)
-            and (depth > 0 or _top_level_decimals_fit(value))
+            and (depth > 0 or _top_level_values_fit(value))
         )
     if isinstance(value, list):
         return _items_plainly_stageable(value, depth)
@@ -122,9 +127,12 @@ def _items_plainly_stageable(items: Collection[Any], depth: int) -> bool:
     return True
 
 
-def _top_level_decimals_fit(record: dict[str, Any]) -> bool:
+def _top_level_values_fit(record: dict[str, Any]) -> bool:
+    """Columns are stricter than JSON: DECIMAL(38,9) for numbers, text without NUL."""
     return not any(
-        isinstance(value, Decimal) and abs(value) >= DECIMAL_LIMIT for value in record.values()
+        (isinstance(value, Decimal) and abs(value) >= DECIMAL_LIMIT)
+        or (isinstance(value, str) and "\x00" in value)
+        for value in record.values()
     )
 
 
@@ -161,6 +169,26 @@ def _path(node: Node) -> str:
         parts.append(f"[{key}]" if isinstance(key, int) else f".{_label(str(key))}")
         node = parent
     return "".join(reversed(parts)).removeprefix(".") or "(unnamed field)"
+
+
+def number_text_clash(record: dict[str, Any], typed: Collection[str]) -> str | None:
+    """A field nobody declared holding text dlt would coerce into a number it cannot store.
+
+    dlt types an undeclared column from the first value it sees, and coerces later text
+    into that type: once a record brought a number, "-1e30" or "NaN" fails the whole load.
+    Declared fields (`typed`) have fixed column types and are checked by type instead.
+    """
+    for name, value in record.items():
+        if name in typed or not isinstance(value, str):
+            continue
+        try:
+            number = Decimal(value)
+        except InvalidOperation:
+            continue
+        if not number.is_finite() or abs(number) >= 2**63:
+            shown = _label(value)
+            return f'{_label(name)} is "{shown}", text dlt would read as a number it cannot store'
+    return None
 
 
 def column_clash(record: dict[str, Any]) -> str | None:

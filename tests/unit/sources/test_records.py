@@ -130,6 +130,14 @@ def test_split_valid_hands_the_bad_ones_to_the_sink() -> None:
         ({"Total": 5}, "fields 'total' and 'Total' would be staged in one column total"),
         ({"_dlt_id": "x"}, "field '_dlt_id' would overwrite dlt's own column _dlt_id"),
         ({"external_invoice": "PAID"}, 'external_invoice is "PAID", expected an object or a list'),
+        ({"plan_name": 5}, "plan_name is 5, expected a string"),
+        ({"id": "inv\x00"}, "id holds a NUL character, which a text column drops"),
+        ({"custom_fields": {"k": "a\x00"}}, None),  # JSON columns keep it
+        ({"plan_name": ""}, None),  # a documented string may be empty
+        ({"plan_name": "NaN"}, None),  # its column is text whatever the first value was
+        ({"brand_new": "-1e30"}, 'brand_new is "-1e30", text dlt would read as a number'),
+        ({"brand_new": "NaN"}, 'brand_new is "NaN", text dlt would read as a number'),
+        ({"brand_new": "12.50"}, None),
     ],
 )  # fmt: skip
 def test_what_dlt_or_duckdb_cannot_stage_is_refused(
