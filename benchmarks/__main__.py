@@ -1,6 +1,7 @@
 """`python -m benchmarks` (`./dev bench`): measure billing-sync and write the report.
 
     ./dev bench [--size S|M|L|all] [--quick] [--out DIR] [--no-peers] [--no-drt]
+    ./dev bench --render-from benchmarks/report.json   # report.md again, e.g. after notes.md
 
 For each size: the first sync into an empty Fincome (request counts against the ideal,
 throughput against bare clients, the transform alone, peak memory), a re-run with nothing
@@ -13,6 +14,7 @@ micro-benchmark. Writes `report.md` and `report.json` to `--out` (default: bench
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 import sys
 import tempfile
@@ -44,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--fincome-rps", type=float, default=20.0, help="rate-limited runs")
     parser.add_argument("--no-peers", action="store_true", help="skip both peers")
     parser.add_argument("--no-drt", action="store_true", help="skip the drt push peer")
+    parser.add_argument(
+        "--render-from", type=Path, help="rewrite report.md from this report.json (no runs)"
+    )
     return parser
 
 
@@ -55,6 +60,9 @@ def chosen_sizes(args: argparse.Namespace) -> list[Size]:
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    if args.render_from:
+        _render_again(args.render_from, args.out)
+        return
     started, began = datetime.now(UTC), time.monotonic()
     machine = describe_machine()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="billing-sync-bench-"))
@@ -88,8 +96,14 @@ def main(argv: list[str] | None = None) -> None:
     _say(f"wrote {args.out / 'report.md'} and report.json")
 
 
+def _render_again(report_json: Path, out: Path) -> None:
+    payload = json.loads(report_json.read_text())
+    figures = [Figure(**figure) for figure in payload.pop("figures")]
+    write_reports(payload, figures, out)
+
+
 def _destination_micro(args: argparse.Namespace) -> dict[str, Any]:
-    rows = 200 if args.quick else 2000
+    rows = 100 if args.quick else 2000
     with spawned("fincome") as server:
         results = fincome_push.measure(server.url, rows, args.concurrency, repeat=1)
     return {"rows": rows, "results": results, "table": fincome_push.report(results)}
