@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--size", choices=[*SIZES, "all"], default="all")
     parser.add_argument("--quick", action="store_true", help="a tiny account (CI smoke test)")
     parser.add_argument("--out", type=Path, default=HERE, help="folder of report.md/.json")
-    parser.add_argument("--workdir", type=Path, help="data dirs (default: a temp folder)")
+    parser.add_argument("--workdir", type=Path, help="keep the data dirs here (default: removed)")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--fincome-rps", type=float, default=20.0, help="rate-limited runs")
     parser.add_argument("--no-peers", action="store_true", help="skip both peers")
@@ -63,9 +63,17 @@ def main(argv: list[str] | None = None) -> None:
     if args.render_from:
         _render_again(args.render_from, args.out)
         return
+    if args.workdir:
+        run(args, args.workdir)
+        return
+    # a full run leaves over a GB of data dirs: kept only when asked for with --workdir
+    with tempfile.TemporaryDirectory(prefix="billing-sync-bench-") as workdir:
+        run(args, Path(workdir))
+
+
+def run(args: argparse.Namespace, workdir: Path) -> None:
     started, began = datetime.now(UTC), time.monotonic()
     machine = describe_machine()
-    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="billing-sync-bench-"))
     peers = None if args.no_peers else PeerRunner(with_drt=not (args.no_drt or args.quick))
     plan = Plan(concurrency=args.concurrency, workdir=workdir, peers=peers)
     sizes = chosen_sizes(args)
