@@ -133,8 +133,13 @@ def _type_problem(name: str, value: Any, kind: str) -> str | None:
     test, expected = _TYPE_TESTS[kind]
     if test(value):
         return None
+    return f"{name} is {_shown(value)}, expected {expected}"
+
+
+def _shown(value: Any) -> str:
+    """A value for a reason: JSON (ASCII, one line), at most 60 characters."""
     shown = str(value) if isinstance(value, Decimal) else json.dumps(storable(value), default=str)
-    return f"{name} is {shown[:60]}, expected {expected}"
+    return shown[:60]
 
 
 def make_reject(collection: str, record: Any, reason: str) -> ExtractReject:
@@ -153,16 +158,28 @@ def record_key(record: Any) -> str:
 
 
 def split_valid(
-    collection: str, records: list[Any], on_reject: RejectSink
+    collection: str, records: list[Any], on_reject: RejectSink, *, listed_under: str | None = None
 ) -> tuple[list[dict[str, Any]], int]:
-    """The records that can be staged, and how many were handed to `on_reject` instead."""
+    """The records that can be staged, and how many were handed to `on_reject` instead.
+
+    `listed_under`: the customer whose list the records came from; a record naming another
+    customer is refused (staging files invoices by their `customer_id`, so one naming a
+    customer that is not staged would be neither mapped nor rejected).
+    """
     valid: list[dict[str, Any]] = []
     rejected = 0
     for record in records:
-        problem = check_record(collection, record)
+        problem = check_record(collection, record) or _owner_problem(record, listed_under)
         if problem is None:
             valid.append(record)
         else:
             on_reject(make_reject(collection, record, problem))
             rejected += 1
     return valid, rejected
+
+
+def _owner_problem(record: dict[str, Any], listed_under: str | None) -> str | None:
+    owner = record.get("customer_id")
+    if listed_under is None or owner == listed_under:
+        return None
+    return f"customer_id is {_shown(owner)}, but it was listed under {_shown(listed_under)}"

@@ -138,7 +138,7 @@ def list_invoices(
     seen = PeriodTracker()
     rejected = 0
     for page in _pages_unless_gone(client, path, params):
-        valid, page_rejects = split_valid("invoices", page, on_reject)
+        valid, page_rejects = split_valid("invoices", page, on_reject, listed_under=customer_id)
         rejected += page_rejects
         for invoice in valid:
             seen.observe(invoice)

@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 import pytest
 
-from sources.metronome.records import check_record, make_reject, split_valid
+from sources.metronome.records import ExtractReject, check_record, make_reject, split_valid
 
 USD = {"id": "2714e483-4ff1-48e4-9e25-ac732e8f24f2", "name": "USD (cents)"}
 
@@ -171,3 +171,12 @@ def test_a_reject_payload_and_id_are_always_storable_as_json() -> None:
     assert stored["total"] == str(10**40)
     assert stored["custom_fields"]["\\ud800"] == 1
     assert "nested deeper than 64 levels" in json.dumps(stored)
+
+
+def test_an_invoice_naming_another_customer_than_its_list_is_refused() -> None:
+    # found by fuzzing: staged under a customer that is not staged, it was never mapped
+    seen: list[ExtractReject] = []
+    valid, rejected = split_valid("invoices", [invoice()], seen.append, listed_under="cus-2")
+    assert (valid, rejected) == ([], 1)
+    assert seen[0].reason == 'customer_id is "cus-1", but it was listed under "cus-2"'
+    assert split_valid("invoices", [invoice()], seen.append, listed_under="cus-1")[1] == 0
