@@ -65,7 +65,7 @@ class TextFormatter(logging.Formatter):
         super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%S")
 
     def format(self, record: logging.LogRecord) -> str:
-        return redact(super().format(record))
+        return writable(redact(super().format(record)))
 
 
 class JsonFormatter(logging.Formatter):
@@ -84,7 +84,13 @@ class JsonFormatter(logging.Formatter):
             line.update({k: v for k, v in fields.items() if k not in line})
         if record.exc_info:
             line["exc_info"] = self.formatException(record.exc_info)
-        return redact(json.dumps(line, default=str, ensure_ascii=False))
+        return writable(redact(json.dumps(line, default=str, ensure_ascii=False)))
+
+
+def writable(text: str) -> str:
+    """`text` with lone surrogates escaped (`\\ud800`): a field name or id from a broken
+    payload can carry one, and writing it to a UTF-8 stream would fail the whole log line."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -127,8 +133,9 @@ def configure_logging(log_format: LogFormat = "text") -> None:
         logger.propagate = False
         logger.setLevel(logging.WARNING)
     logging.getLogger("billing_sync").setLevel(logging.INFO)
-    if _dlt_tracebacks not in logging.getLogger("dlt").filters:
-        logging.getLogger("dlt").addFilter(_dlt_tracebacks)
+    for dlt_filter in (_dlt_tracebacks, _dlt_writable):
+        if dlt_filter not in logging.getLogger("dlt").filters:
+            logging.getLogger("dlt").addFilter(dlt_filter)
 
 
 def set_log_format(log_format: LogFormat) -> None:
@@ -160,3 +167,19 @@ class _TracebacksOnlyWhenVerbose(logging.Filter):
 
 
 _dlt_tracebacks = _TracebacksOnlyWhenVerbose()
+
+
+class _WritableMessages(logging.Filter):
+    """Escapes lone surrogates in dlt's records before dlt's own stderr handler writes them
+    (dlt names a column it could not type, and a broken payload's field name can hold one)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # a malformed record: the handler reports it as usual
+            return True
+        record.msg, record.args = writable(message), ()
+        return True
+
+
+_dlt_writable = _WritableMessages()

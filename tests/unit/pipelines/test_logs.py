@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import sys
@@ -90,6 +91,29 @@ def test_both_formats_mask_secrets_even_in_tracebacks() -> None:
         text = formatter.format(failing)
         assert "tok-9f8e7d6c" not in text
         assert "RuntimeError" in text
+
+
+@pytest.mark.usefixtures("json_logs")
+def test_both_formats_escape_lone_surrogates_so_the_line_can_be_written() -> None:
+    # found by fuzzing: a broken payload's field name reached a log line and the write failed
+    for formatter in (TextFormatter(), JsonFormatter()):
+        text = formatter.format(record("no type for column %s", "bad\ud800name"))
+        assert "bad\\ud800name" in text
+        text.encode("utf-8")  # would raise UnicodeEncodeError before
+
+
+@pytest.mark.usefixtures("json_logs")  # installs the dlt filters, restores our loggers
+def test_dlt_records_with_lone_surrogates_reach_dlt_s_own_handler_writable() -> None:
+    written = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    handler = logging.StreamHandler(written)
+    dlt_logger = logging.getLogger("dlt")
+    dlt_logger.addHandler(handler)
+    try:
+        dlt_logger.warning("columns without a type: %s", "\udc80")
+    finally:
+        dlt_logger.removeHandler(handler)
+    written.seek(0)
+    assert written.read() == "columns without a type: \\udc80\n"
 
 
 @pytest.mark.usefixtures("json_logs")
