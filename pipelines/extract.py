@@ -21,12 +21,13 @@ from typing import Any
 
 import dlt
 import duckdb
+from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from destinations.fincome.ledger import LedgerStore, Reject
 from httpkit import RequestStats
 from pipelines.config import ConfigError, env_key
-from pipelines.datadir import DataDir
+from pipelines.datadir import DUCKDB_MEMORY_LIMIT, DataDir
 from pipelines.progress import Bars, Counter, no_bars
 from pipelines.shards import Shard
 from sources.metronome import ExtractProgress, ExtractReject, MetronomeSettings, metronome_source
@@ -38,6 +39,10 @@ DATASET = "metronome_raw"
 # default). DuckDB's parse of a 16 MB statement of invoices peaked at 1.2 GB of memory on 10k
 # invoices; 1 MB statements load as fast in a third of that (benchmarks/report.md).
 STAGING_MAX_QUERY_BYTES = 2 * 1024 * 1024
+# One load job at a time: each holds its parsed statements outside DuckDB's capped buffer
+# pool (a quarter more peak memory with dlt's default of 20 on the L benchmark account), and
+# DuckDB writes one table at a time anyway (the load took as long).
+LOAD_WORKERS = 1
 TABLES = ("customers", "customer_plans", "plans", "plan_charges", "credit_types", "invoices")
 
 log = logging.getLogger(__name__)
@@ -102,7 +107,10 @@ def extract_pipeline(data_dir: DataDir) -> dlt.Pipeline:
     return dlt.pipeline(
         pipeline_name=PIPELINE_NAME,
         destination=dlt.destinations.duckdb(
-            str(data_dir.duckdb_path), max_query_length=STAGING_MAX_QUERY_BYTES
+            DuckDbCredentials(
+                str(data_dir.duckdb_path), global_config={"memory_limit": DUCKDB_MEMORY_LIMIT}
+            ),
+            max_query_length=STAGING_MAX_QUERY_BYTES,
         ),
         dataset_name=DATASET,
         pipelines_dir=str(data_dir.dlt_dir),
@@ -144,7 +152,7 @@ def run_extract(
         workers = settings.max_concurrency
         pipeline.extract(source, workers=workers, max_parallel_items=max(20, 2 * workers))
         normalized = pipeline.normalize()
-        loaded = pipeline.load()
+        loaded = pipeline.load(workers=LOAD_WORKERS)
         loaded.raise_on_failed_jobs()
     except PipelineStepFailed as exc:
         raise _explain(exc) from exc
@@ -180,7 +188,7 @@ def _finish_pending(pipeline: dlt.Pipeline) -> int:
     if pending:
         log.warning("loading %d package(s) left pending by an interrupted run", pending)
         pipeline.normalize()
-        pipeline.load().raise_on_failed_jobs()
+        pipeline.load(workers=LOAD_WORKERS).raise_on_failed_jobs()
     return pending
 
 
@@ -208,7 +216,7 @@ def _record_rejects(
     data_dir: DataDir, rejects: Sequence[ExtractReject], load_ids: Sequence[str]
 ) -> None:
     """Open this run's rejects, and resolve earlier ones whose record has now been staged."""
-    with duckdb.connect(str(data_dir.duckdb_path)) as connection:
+    with data_dir.connect() as connection:
         ledger = LedgerStore(connection)
         ledger.add_rejects(
             Reject("extract", r.collection, r.record_id, r.reason, payload=r.payload)
@@ -228,7 +236,7 @@ def _unknown_customers(
 ) -> tuple[str, ...]:
     if not customer_ids:
         return ()
-    with duckdb.connect(str(data_dir.duckdb_path)) as connection:
+    with data_dir.connect() as connection:
         found = set(_staged_now(connection, "customers", customer_ids, load_ids))
     return tuple(sorted(set(customer_ids) - found))
 

@@ -154,7 +154,7 @@ def _run(
     started = time.monotonic()
     since = since or datetime.now(UTC)
     data_dir.ensure()
-    with duckdb.connect(str(data_dir.duckdb_path)) as db:
+    with data_dir.connect() as db:
         transformed = desired(db)
         plan = _plan(db, options)
         result = PushResult(transformed, plan, dry_run=options.dry_run, scope=options.scope)

@@ -119,7 +119,7 @@ def record_shared_facts(data_dir: DataDir, options: MappingOptions, shard: Shard
 
     Written atomically (a reader never sees half a file); returns the path.
     """
-    with duckdb.connect(str(data_dir.duckdb_path)) as db:
+    with data_dir.connect() as db:
         facts = gather_facts(db, options, shard)
     path = data_dir.root / FACTS_FILE
     partial = path.with_suffix(".partial")

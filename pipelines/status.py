@@ -25,7 +25,7 @@ from pipelines.shards import ACCOUNT, read_scope
 
 
 def gather_status(data_dir: DataDir, *, runs: int = 10) -> dict[str, Any]:
-    with duckdb.connect(str(data_dir.duckdb_path)) as db:
+    with data_dir.connect() as db:
         return {
             "data_dir": str(data_dir.root),
             "scope": (read_scope(data_dir) or ACCOUNT).describe(),

@@ -16,7 +16,6 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-import duckdb
 import typer
 from rich.console import Console
 
@@ -150,7 +149,7 @@ def classify(exc: BaseException) -> tuple[ExitCode, str]:
 @contextmanager
 def recorded_run(data_dir: DataDir, command: str, options: dict[str, Any]) -> Iterator[RunRecord]:
     """Record the run in `fincome_sync.runs` (for `status`); `options` must hold no secret."""
-    with duckdb.connect(str(data_dir.duckdb_path)) as connection:
+    with data_dir.connect() as connection:
         run_id = RunLog(connection).start(command, options)
     record = RunRecord()
     try:
@@ -160,7 +159,7 @@ def recorded_run(data_dir: DataDir, command: str, options: dict[str, Any]) -> It
         record.exit_code = int(code)
         raise
     finally:
-        with duckdb.connect(str(data_dir.duckdb_path)) as connection:
+        with data_dir.connect() as connection:
             RunLog(connection).finish(
                 run_id,
                 exit_code=record.exit_code,

@@ -24,7 +24,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-import duckdb
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -190,7 +189,7 @@ def _reconcile(
     data_dir: DataDir, fincome: PushSettings, mapping: MappingOptions
 ) -> tuple[Reconciliation, Path]:
     with (
-        duckdb.connect(str(data_dir.duckdb_path)) as db,
+        data_dir.connect() as db,
         FincomeClient.from_settings(fincome.fincome) as client,
     ):
         result = reconcile(db, client, mapping)

@@ -50,7 +50,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
-import duckdb
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -129,7 +128,7 @@ def _reconcile(
 ) -> Outcome:
     try:
         with (
-            duckdb.connect(str(data_dir.duckdb_path)) as db,
+            data_dir.connect() as db,
             FincomeClient.from_settings(settings) as client,
         ):
             scope = read_scope(data_dir)
@@ -222,7 +221,7 @@ def _require_staging(data_dir: DataDir) -> None:
     """Reconcile compares with what was extracted: without staging it has nothing to say."""
     staged = False
     if data_dir.duckdb_path.exists():
-        with duckdb.connect(str(data_dir.duckdb_path)) as db:
+        with data_dir.connect() as db:
             found = db.execute(
                 "SELECT count(*) FROM information_schema.tables "
                 "WHERE table_schema = 'metronome_raw' AND table_name = 'invoices'"

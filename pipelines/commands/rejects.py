@@ -16,7 +16,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-import duckdb
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -51,7 +50,7 @@ def rejects_outcome(data_dir_option: Path | None, retry: bool) -> Outcome:
     with run_lock(data_dir):
         if retry:
             _retry(data_dir)
-        with duckdb.connect(str(data_dir.duckdb_path)) as db:
+        with data_dir.connect() as db:
             still_open = [_shown(row) for row in LedgerStore(db).open_rejects()]
     return Outcome(
         exit_code=ExitCode.REJECTS if still_open else ExitCode.OK,
@@ -66,7 +65,7 @@ def _retry(data_dir: DataDir) -> None:
     mapping = load_mapping()
     settings = load_push_settings()
     scope = claim_scope(data_dir, None)  # a shard retries as a shard
-    with duckdb.connect(str(data_dir.duckdb_path)) as db:
+    with data_dir.connect() as db:
         customers = _customers_of_extract_rejects(LedgerStore(db).open_rejects(stage="extract"))
     if customers:
         options = ExtractOptions(customer_ids=tuple(sorted(customers)), shard=scope.shard)

@@ -10,7 +10,8 @@ round trip per row.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
@@ -23,6 +24,13 @@ from destinations.fincome.body import row_hash
 from destinations.fincome.schema import PUSH_ORDER, Collection, FieldKind
 
 DEFAULT_SCHEMA = "fincome"
+# `read_json` refuses a line longer than its `maximum_object_size` and sizes its buffers from
+# it; DuckDB's own default, raised to the longest spooled line when one is longer.
+DEFAULT_MAX_OBJECT_BYTES = 16 * 1024 * 1024
+# Memory the load of a line N bytes long needs: 12 N (a 16 MB line asked for a 128 MB block
+# on top of the rest); a longer line lifts a tighter cap (the data dir's) for the load.
+MEMORY_PER_OBJECT_BYTE = 12
+_UNITS = {"bytes": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
 SQL_TYPES: dict[FieldKind, str] = {
     "string": "VARCHAR",
     "number": "DECIMAL(38,9)",
@@ -36,6 +44,29 @@ def column_types(collection: Collection) -> dict[str, str]:
     """Column name -> SQL type, in the seed's field order, then `row_hash`."""
     columns = {spec.name: SQL_TYPES[spec.kind] for spec in collection.fields}
     return {**columns, "row_hash": "VARCHAR"}
+
+
+@contextmanager
+def _memory_at_least(cursor: duckdb.DuckDBPyConnection, needed: int) -> Iterator[None]:
+    """Lift DuckDB's memory limit to `needed` bytes while inside, if it is lower."""
+    [(limit,)] = cursor.execute("SELECT current_setting('memory_limit')").fetchall()
+    if _setting_bytes(limit) >= needed:
+        yield
+        return
+    cursor.execute(f"SET memory_limit = '{needed}B'")
+    try:
+        yield
+    finally:
+        cursor.execute(f"SET memory_limit = '{limit}'")
+
+
+def _setting_bytes(text: str) -> float:
+    """DuckDB shows a memory setting as e.g. `122.0 MiB`; anything else counts as no limit."""
+    number, _, unit = text.partition(" ")
+    try:
+        return float(number) * _UNITS[unit]
+    except (ValueError, KeyError):
+        return float("inf")
 
 
 def _spool_value(value: Any) -> Any:
@@ -56,6 +87,7 @@ class DesiredStateWriter:
     def __init__(self, schema: str = DEFAULT_SCHEMA, spool_dir: Path | None = None) -> None:
         self.schema = schema
         self.counts = {collection.name: 0 for collection in PUSH_ORDER}
+        self._longest = {collection.name: 0 for collection in PUSH_ORDER}
         self._folder = tempfile.TemporaryDirectory(prefix="transform-spool-", dir=spool_dir)
         self._files: dict[str, IO[bytes]] = {}
 
@@ -76,15 +108,28 @@ class DesiredStateWriter:
         if spool is None:
             spool = self._files[collection] = self._path(collection).open("wb")
         line = {**row, "row_hash": row_hash(collection, row)}
-        spool.write(orjson.dumps(line, default=_spool_value, option=orjson.OPT_APPEND_NEWLINE))
+        written = spool.write(
+            orjson.dumps(line, default=_spool_value, option=orjson.OPT_APPEND_NEWLINE)
+        )
         self.counts[collection] += 1
+        self._longest[collection] = max(self._longest[collection], written)
 
     def commit(self, db: duckdb.DuckDBPyConnection) -> None:
         """Replace every `fincome` table with the spooled rows, in one transaction."""
         self._close_files()
         cursor = db.cursor()
         try:
-            cursor.execute("BEGIN TRANSACTION")
+            with _memory_at_least(cursor, MEMORY_PER_OBJECT_BYTE * self._object_bytes()):
+                self._replace_tables(cursor)
+        finally:
+            cursor.close()
+
+    def _object_bytes(self) -> int:
+        return max(DEFAULT_MAX_OBJECT_BYTES, *self._longest.values())
+
+    def _replace_tables(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        cursor.execute("BEGIN TRANSACTION")
+        try:
             cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
             for collection in PUSH_ORDER:
                 self._replace_table(cursor, collection)
@@ -92,8 +137,6 @@ class DesiredStateWriter:
         except BaseException:
             cursor.execute("ROLLBACK")
             raise
-        finally:
-            cursor.close()
 
     def _replace_table(self, cursor: duckdb.DuckDBPyConnection, collection: Collection) -> None:
         table = f"{self.schema}.{collection.name}"
@@ -105,8 +148,8 @@ class DesiredStateWriter:
         names = ", ".join(columns)
         cursor.execute(
             f"INSERT INTO {table} SELECT {names} FROM read_json(?, "
-            "format = 'newline_delimited', columns = ?, maximum_object_size = 67108864)",
-            [str(self._path(collection.name)), columns],
+            "format = 'newline_delimited', columns = ?, maximum_object_size = ?)",
+            [str(self._path(collection.name)), columns, self._object_bytes()],
         )
 
     def _path(self, collection: str) -> Path:

@@ -19,7 +19,7 @@ from pipelines.transform.engine import transform
 from pipelines.transform.inputs import StagedCustomer
 from pipelines.transform.options import MappingOptions, PricingUnit
 from pipelines.transform.runner import run_transform, write_desired_state
-from pipelines.transform.tables import column_types
+from pipelines.transform.tables import DEFAULT_MAX_OBJECT_BYTES, column_types
 from sources.metronome import MetronomeSettings
 from tests.fixtures.metronome import PINNED_NOW, MetronomeEmulator
 from tests.unit.transform.builders import (
@@ -83,6 +83,21 @@ def test_a_run_replaces_the_tables_and_a_failed_run_leaves_them(tmp_path: Path) 
         write_desired_state(db, broken(), spool_dir=spool)
     assert db.execute("SELECT count(*) FROM fincome.invoices").fetchone() == (1,)
     assert list(spool.iterdir()) == []  # spool files are removed whatever happens
+
+
+def test_a_row_longer_than_duckdb_s_default_object_size_loads_under_the_memory_cap(
+    tmp_path: Path,
+) -> None:
+    huge = invoice("inv-1", custom_fields={"notes": "x" * DEFAULT_MAX_OBJECT_BYTES})
+    items = transform(catalog(), [StagedCustomer(customer(), [], [huge])], MappingOptions(), AS_OF)
+    with resolve_data_dir(tmp_path).connect() as db:
+        write_desired_state(db, items)
+        [(length,)] = db.execute(
+            "SELECT length(custom_properties) FROM fincome.invoices"
+        ).fetchall()
+        [(limit,)] = db.execute("SELECT current_setting('memory_limit')").fetchall()
+    assert length > DEFAULT_MAX_OBJECT_BYTES
+    assert limit == "122.0 MiB"  # the data dir's cap (128 MB) is back after the load
 
 
 @pytest.fixture
