@@ -234,7 +234,8 @@ def memory_section(sizes: dict[str, Any]) -> str:
         [
             "## Memory",
             table(["size", "peak RSS MB (extract + push, our process only)"], rows),
-            "The child process's own `ru_maxrss`; the emulators run in other processes.",
+            "The child process's own peak (VmHWM), not `ru_maxrss`, which Linux carries over from "
+            "the parent at exec; the emulators run in other processes.",
         ]
     )
 
