@@ -27,9 +27,10 @@ DEFAULT_SCHEMA = "fincome"
 # `read_json` refuses a line longer than its `maximum_object_size` and sizes its buffers from
 # it; DuckDB's own default, raised to the longest spooled line when one is longer.
 DEFAULT_MAX_OBJECT_BYTES = 16 * 1024 * 1024
-# Memory the load of a line N bytes long needs: 12 N (a 16 MB line asked for a 128 MB block
-# on top of the rest); a longer line lifts a tighter cap (the data dir's) for the load.
-MEMORY_PER_OBJECT_BYTE = 12
+# A line longer than that makes read_json ask for a block of 8 times the next power of two
+# (16 MB + 1 byte: 128 MB; 24 MB: 256 MB): the load of such a row lifts DuckDB's memory limit
+# by this many bytes per byte of the longest line, on top of the limit in force.
+MEMORY_PER_OBJECT_BYTE = 16
 _UNITS = {"bytes": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
 SQL_TYPES: dict[FieldKind, str] = {
     "string": "VARCHAR",
@@ -47,13 +48,14 @@ def column_types(collection: Collection) -> dict[str, str]:
 
 
 @contextmanager
-def _memory_at_least(cursor: duckdb.DuckDBPyConnection, needed: int) -> Iterator[None]:
-    """Lift DuckDB's memory limit to `needed` bytes while inside, if it is lower."""
+def _memory_for_objects(cursor: duckdb.DuckDBPyConnection, object_bytes: int) -> Iterator[None]:
+    """While inside, room in DuckDB's memory limit for read_json objects this long."""
     [(limit,)] = cursor.execute("SELECT current_setting('memory_limit')").fetchall()
-    if _setting_bytes(limit) >= needed:
+    if object_bytes <= DEFAULT_MAX_OBJECT_BYTES or _setting_bytes(limit) == float("inf"):
         yield
         return
-    cursor.execute(f"SET memory_limit = '{needed}B'")
+    lifted = int(_setting_bytes(limit)) + MEMORY_PER_OBJECT_BYTE * object_bytes
+    cursor.execute(f"SET memory_limit = '{lifted}B'")
     try:
         yield
     finally:
@@ -119,7 +121,7 @@ class DesiredStateWriter:
         self._close_files()
         cursor = db.cursor()
         try:
-            with _memory_at_least(cursor, MEMORY_PER_OBJECT_BYTE * self._object_bytes()):
+            with _memory_for_objects(cursor, self._object_bytes()):
                 self._replace_tables(cursor)
         finally:
             cursor.close()
