@@ -25,10 +25,11 @@ DEFAULT_DATA_DIR = "./data"
 # DuckDB's buffer pool may grow to 80% of the machine's memory: it cached the staged and
 # desired-state tables as they were written and read, so a run's resident size grew with the
 # account (the extract of 2,000 customers x 24 months peaked at 738 MB). Capped, DuckDB spills
-# to `<file>.tmp` instead, in the same time. What cannot spill (the push's sorted reads) grows
-# with the account too: that account failed at 64 MB and passed at 128 MB; 256 MB leaves room
+# to `<file>.tmp` instead, in the same time. What cannot spill is kept to a page (the push
+# reads invoices' lines page by page): that account's extract and the push's reads pass at
+# 64 MB; 128 MB also fits the desired-state load's read_json buffers (two of 32 MB), with room
 # for accounts several times larger (benchmarks/report.md, Memory).
-DUCKDB_MEMORY_LIMIT = "256MiB"  # in MiB: DuckDB shows it back exactly
+DUCKDB_MEMORY_LIMIT = "128MiB"  # in MiB: DuckDB shows it back exactly
 
 
 class RunLockHeld(Exception):

@@ -13,8 +13,8 @@ child at its topmost parent, so one level is enough).
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from itertools import groupby
 from typing import Any
 
 import duckdb
@@ -79,31 +79,28 @@ def _rows(
 def _with_lines(
     db: duckdb.DuckDBPyConnection, spec: Collection, ids: Sequence[str], desired: str
 ) -> Iterator[list[Row]]:
-    """Parents in id order, each carrying its lines, read alongside in the same order."""
+    """Parents in id order, each carrying its lines, read page by page: one sorted read of
+    every line would hold them all in DuckDB memory that cannot spill (its cap)."""
     embedded = spec.embedded
     assert embedded is not None
     child = EMBEDDED_CHILD[spec.name]
-    lines = _lines_by_parent(db, f"{desired}.{child.name}", PARENT_COLUMN[child.name], ids)
-    parent, parent_lines = next(lines, (None, []))
     for page in _rows(db, f"{desired}.{spec.name}", ids):
+        lines = _lines_by_parent(
+            db, f"{desired}.{child.name}", PARENT_COLUMN[child.name], [row["id"] for row in page]
+        )
         for row in page:
-            found: list[Row] = []
-            # both queries sort by parent id, so one forward pass pairs them
-            while parent is not None and parent <= row["id"]:
-                if parent == row["id"]:
-                    found = parent_lines
-                parent, parent_lines = next(lines, (None, []))
-            row[embedded] = found
+            row[embedded] = lines.get(row["id"], [])
         yield page
 
 
 def _lines_by_parent(
     db: duckdb.DuckDBPyConnection, table: str, parent_column: str, parent_ids: Sequence[str]
-) -> Iterator[tuple[str, list[Row]]]:
-    pages = _rows(db, table, parent_ids, order=f"{parent_column}, id", key=parent_column)
-    rows = (row for page in pages for row in page)
-    for parent, group in groupby(rows, key=lambda line: str(line[parent_column])):
-        yield parent, list(group)
+) -> dict[str, list[Row]]:
+    found: dict[str, list[Row]] = defaultdict(list)
+    for page in _rows(db, table, parent_ids, order=f"{parent_column}, id", key=parent_column):
+        for line in page:
+            found[str(line[parent_column])].append(line)
+    return found
 
 
 def _row(columns: Sequence[str], values: Sequence[Any]) -> Row:
