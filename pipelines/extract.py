@@ -28,6 +28,7 @@ from destinations.fincome.ledger import LedgerStore, Reject
 from httpkit import RequestStats
 from pipelines.config import ConfigError, env_key
 from pipelines.datadir import DUCKDB_MEMORY_LIMIT, DataDir
+from pipelines.heap import release_freed_memory
 from pipelines.progress import Bars, Counter, no_bars
 from pipelines.shards import Shard
 from sources.metronome import ExtractProgress, ExtractReject, MetronomeSettings, metronome_source
@@ -156,6 +157,7 @@ def run_extract(
         loaded.raise_on_failed_jobs()
     except PipelineStepFailed as exc:
         raise _explain(exc) from exc
+    release_freed_memory()
     load_ids = tuple(loaded.loads_ids)
     _record_rejects(data_dir, rejects.all(), load_ids)
     unknown = _unknown_customers(data_dir, options.customer_ids or (), load_ids)

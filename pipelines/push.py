@@ -33,6 +33,7 @@ from destinations.fincome.destination import batch_listener, close_ledgers, shar
 from destinations.fincome.errors import AuthenticationFailed
 from pipelines.config import ConfigError, PushSettings, env_key
 from pipelines.datadir import DataDir
+from pipelines.heap import release_freed_memory
 from pipelines.plan import OPS, PushPlan, plan_push
 from pipelines.progress import Bars, Counter, no_bars
 from pipelines.push_rows import collection_pages
@@ -177,6 +178,7 @@ def _transform(
     with_shared: bool,
 ) -> dict[str, int]:
     result = run_transform(db, mapping, as_of, spool_dir=data_dir.root, with_shared=with_shared)
+    release_freed_memory()
     ledger = LedgerStore(db)
     ledger.add_rejects(result.rejects)
     resolve_vanished(ledger, "transform", result.rejects)
