@@ -20,16 +20,18 @@ from pathlib import Path
 import duckdb
 from filelock import FileLock, Timeout
 
+from pipelines.config import load_duckdb_memory_limit
+
 DATA_DIR_ENV = "BILLING_SYNC_DATA_DIR"
 DEFAULT_DATA_DIR = "./data"
 # DuckDB's buffer pool may grow to 80% of the machine's memory: it cached the staged and
 # desired-state tables as they were written and read, so a run's resident size grew with the
 # account (the extract of 2,000 customers x 24 months peaked at 738 MB). Capped, DuckDB spills
-# to `<file>.tmp` instead, in the same time. What cannot spill is kept to a page (the push
-# reads invoices' lines page by page): that account's extract and the push's reads pass at
-# 64 MB; 128 MB also fits the desired-state load's read_json buffers (two of 32 MB), with room
-# for accounts several times larger (benchmarks/report.md, Memory).
-DUCKDB_MEMORY_LIMIT = "128MiB"  # in MiB: DuckDB shows it back exactly
+# to `<file>.tmp` instead, in the same time. Not everything spills: the push reads invoices'
+# lines page by page for that reason, but that account's push plan still needs more than
+# 64 MB. 128 MB passes it; a larger account may need more, which
+# `[data_dir] duckdb_memory_limit` gives (benchmarks/report.md, Memory).
+DUCKDB_MEMORY_LIMIT = "128MiB"
 
 
 class RunLockHeld(Exception):
@@ -43,6 +45,7 @@ class RunLockHeld(Exception):
 @dataclass(frozen=True)
 class DataDir:
     root: Path
+    memory_limit: str = DUCKDB_MEMORY_LIMIT  # DuckDB's cap, as `SET memory_limit` takes it
 
     @property
     def duckdb_path(self) -> Path:
@@ -67,7 +70,7 @@ class DataDir:
         open file with another configuration, and dlt's own connections pass none.
         """
         connection = duckdb.connect(str(self.duckdb_path))
-        connection.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
+        connection.execute(f"SET memory_limit = '{self.memory_limit}'")
         return connection
 
     def ensure(self) -> DataDir:
@@ -78,9 +81,13 @@ class DataDir:
 
 
 def resolve_data_dir(option: str | os.PathLike[str] | None = None) -> DataDir:
-    """`--data-dir` when given, else $BILLING_SYNC_DATA_DIR, else ./data; made absolute."""
+    """`--data-dir` when given, else $BILLING_SYNC_DATA_DIR, else ./data; made absolute.
+
+    Its DuckDB cap is `[data_dir] duckdb_memory_limit`, a `ConfigError` when unusable.
+    """
     chosen = option if option else os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR
-    return DataDir(Path(chosen).expanduser().absolute())
+    limit = load_duckdb_memory_limit(DUCKDB_MEMORY_LIMIT)
+    return DataDir(Path(chosen).expanduser().absolute(), limit)
 
 
 @contextmanager

@@ -27,7 +27,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from destinations.fincome.ledger import LedgerStore, Reject
 from httpkit import RequestStats
 from pipelines.config import ConfigError, env_key
-from pipelines.datadir import DUCKDB_MEMORY_LIMIT, DataDir
+from pipelines.datadir import DataDir
 from pipelines.heap import release_freed_memory
 from pipelines.progress import Bars, Counter, no_bars
 from pipelines.shards import Shard
@@ -109,7 +109,7 @@ def extract_pipeline(data_dir: DataDir) -> dlt.Pipeline:
         pipeline_name=PIPELINE_NAME,
         destination=dlt.destinations.duckdb(
             DuckDbCredentials(
-                str(data_dir.duckdb_path), global_config={"memory_limit": DUCKDB_MEMORY_LIMIT}
+                str(data_dir.duckdb_path), global_config={"memory_limit": data_dir.memory_limit}
             ),
             max_query_length=STAGING_MAX_QUERY_BYTES,
         ),

@@ -16,11 +16,12 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Annotated, Any
 
+import duckdb
 import typer
 from rich.console import Console
 
-from pipelines.config import ConfigError
-from pipelines.datadir import DataDir, RunLockHeld
+from pipelines.config import MEMORY_LIMIT_KEY, ConfigError, env_key
+from pipelines.datadir import DUCKDB_MEMORY_LIMIT, DataDir, RunLockHeld
 from pipelines.extract import ExtractFailed
 from pipelines.logs import FIELDS_ATTRIBUTE
 from pipelines.push import PushFailed
@@ -139,11 +140,26 @@ def classify(exc: BaseException) -> tuple[ExitCode, str]:
         return ExitCode.USAGE, str(exc)
     if isinstance(exc, RunLockHeld):
         return ExitCode.LOCKED, str(exc)
+    if out_of_memory := _duckdb_out_of_memory(exc):
+        reason = str(out_of_memory).splitlines()[0]  # DuckDB's advice after it is not ours
+        return ExitCode.FAILED, (
+            f"{reason}: raise DuckDB's cap with {env_key(MEMORY_LIMIT_KEY)} "
+            f"([data_dir] duckdb_memory_limit, default {DUCKDB_MEMORY_LIMIT}) and run again"
+        )
     if isinstance(exc, ExtractFailed | PushFailed):
         return ExitCode.FAILED, str(exc)
     # a bug or an unforeseen outage
     text = " ".join(f"{type(exc).__name__}: {exc}".split())
     return ExitCode.FAILED, f"{text} (run with --verbose for details)"
+
+
+def _duckdb_out_of_memory(exc: BaseException | None) -> duckdb.OutOfMemoryException | None:
+    """DuckDB's refusal past its cap, however deep dlt or our errors wrap it."""
+    while exc is not None:
+        if isinstance(exc, duckdb.OutOfMemoryException):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 @contextmanager

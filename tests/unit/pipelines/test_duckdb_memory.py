@@ -1,0 +1,68 @@
+"""DuckDB's memory cap: `[data_dir] duckdb_memory_limit`, and what a run says when it is hit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.commands.common import ExitCode, classify
+from pipelines.config import ConfigError
+from pipelines.datadir import resolve_data_dir
+
+KEY = "DATA_DIR__DUCKDB_MEMORY_LIMIT"
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (None, "128.0 MiB"),  # the default
+        ("256MiB", "256.0 MiB"),
+        (" 1 GiB ", "1.0 GiB"),
+        ("0.5gib", "512.0 MiB"),
+        ("2GB", "1.8 GiB"),  # decimal units, as DuckDB reads them
+    ],
+)
+def test_the_data_dir_connection_takes_the_configured_cap(
+    value: str | None, shown: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if value is not None:
+        monkeypatch.setenv(KEY, value)
+    with resolve_data_dir(tmp_path).connect() as db:
+        [(limit,)] = db.execute("SELECT current_setting('memory_limit')").fetchall()
+    assert limit == shown
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("lots", "must be a size such as 256MiB or 1GB"),
+        ("512", "must be a size such as 256MiB or 1GB"),  # no unit: bytes or megabytes?
+        ("-1GB", "must be a size such as 256MiB or 1GB"),
+        ("64MiB", "must be at least 128MiB"),
+    ],
+)
+def test_an_unusable_cap_is_a_config_error_naming_the_key(
+    value: str, problem: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(KEY, value)
+    with pytest.raises(ConfigError) as raised:
+        resolve_data_dir(tmp_path)
+    assert (raised.value.key, str(raised.value)) == (KEY, f"{KEY}: {problem}")
+
+
+def test_running_out_names_the_key_that_raises_the_cap() -> None:
+    db = duckdb.connect()
+    db.execute("SET memory_limit = '2MB'")
+    try:
+        try:
+            db.execute("SELECT list(i) FROM range(10000000) t(i)").fetchall()
+        except duckdb.OutOfMemoryException as exc:
+            raise RuntimeError("push plan failed") from exc
+    except RuntimeError as wrapped:
+        code, message = classify(wrapped)
+    assert code == ExitCode.FAILED
+    assert message.startswith("Out of Memory Error: ")
+    assert f"raise DuckDB's cap with {KEY}" in message
+    assert "SET memory_limit" not in message  # DuckDB's advice (after its first line) is not ours
