@@ -164,8 +164,8 @@ def load_mapping() -> MappingOptions:
 
 
 MEMORY_LIMIT_KEY = "data_dir.duckdb_memory_limit"
-# The desired-state load reads through two 32 MB buffers, and an account of 2,000 customers
-# x 24 months already needs more than 64 MB for its push plan.
+# The desired-state load reads through two 32 MB buffers, and a sync of 2,000 customers x 24
+# months ran out at 64 MB (in its push plan).
 MIN_MEMORY_LIMIT = 128 * 2**20
 _MEMORY = re.compile(r"(\d+(?:\.\d+)?)\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
 _MEMORY_UNITS = {"kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}

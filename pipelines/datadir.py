@@ -28,9 +28,9 @@ DEFAULT_DATA_DIR = "./data"
 # desired-state tables as they were written and read, so a run's resident size grew with the
 # account (the extract of 2,000 customers x 24 months peaked at 738 MB). Capped, DuckDB spills
 # to `<file>.tmp` instead, in the same time. Not everything spills: the push reads invoices'
-# lines page by page for that reason, but that account's push plan still needs more than
-# 64 MB. 128 MB passes it; a larger account may need more, which
-# `[data_dir] duckdb_memory_limit` gives (benchmarks/report.md, Memory).
+# lines page by page for that reason, but at 64 MB that account's sync (extract, then push in
+# one process) still ran out, in the push plan. 128 MB passes it; a larger account may need
+# more, which `[data_dir] duckdb_memory_limit` gives (benchmarks/report.md, Memory).
 DUCKDB_MEMORY_LIMIT = "128MiB"
 
 
