@@ -8,7 +8,6 @@ Secret values never appear in a message.
 from __future__ import annotations
 
 import dataclasses
-import re
 import typing
 from typing import Any
 
@@ -18,6 +17,7 @@ from dlt.common.configuration.exceptions import ConfigurationValueError
 from destinations.fincome import CollectionPaths, FincomeSettings
 from httpkit import InsecureBaseURLError, check_base_url
 from pipelines.logs import register_secret
+from pipelines.sizes import size_bytes
 from pipelines.transform.config import load_mapping_options
 from pipelines.transform.options import MappingConfigError, MappingOptions
 from sources.metronome import MetronomeSettings
@@ -166,20 +166,14 @@ def load_mapping() -> MappingOptions:
 MEMORY_LIMIT_KEY = "data_dir.duckdb_memory_limit"
 # The desired-state load reads through two 32 MB buffers, and a sync of 2,000 customers x 24
 # months ran out at 64 MB (in its push plan).
-MIN_MEMORY_LIMIT = 128 * 2**20
-_MEMORY = re.compile(r"(\d+(?:\.\d+)?)\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
-_MEMORY_UNITS = {"kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
-_MEMORY_UNITS |= {"kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+MIN_MEMORY_LIMIT_MIB = 128
 
 
 def load_duckdb_memory_limit(default: str) -> str:
     """`[data_dir] duckdb_memory_limit` (e.g. `512MiB`, `2GB`) as DuckDB takes it, in bytes."""
-    text = _read(MEMORY_LIMIT_KEY, str) or default
-    found = _MEMORY.fullmatch(text.strip())
-    if found is None:
+    limit = size_bytes(_read(MEMORY_LIMIT_KEY, str) or default)
+    if limit is None:
         raise ConfigError(env_key(MEMORY_LIMIT_KEY), "must be a size such as 256MiB or 1GB")
-    number, unit = found.groups()
-    limit = int(float(number) * _MEMORY_UNITS[unit.lower()])
-    if limit < MIN_MEMORY_LIMIT:
-        raise ConfigError(env_key(MEMORY_LIMIT_KEY), "must be at least 128MiB")
+    if limit < MIN_MEMORY_LIMIT_MIB * 2**20:
+        raise ConfigError(env_key(MEMORY_LIMIT_KEY), f"must be at least {MIN_MEMORY_LIMIT_MIB}MiB")
     return f"{limit}B"

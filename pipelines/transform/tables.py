@@ -22,6 +22,7 @@ import orjson
 
 from destinations.fincome.body import row_hash
 from destinations.fincome.schema import PUSH_ORDER, Collection, FieldKind
+from pipelines.sizes import size_bytes
 
 DEFAULT_SCHEMA = "fincome"
 # `read_json` refuses a line longer than its `maximum_object_size` and sizes its buffers from
@@ -31,7 +32,6 @@ DEFAULT_MAX_OBJECT_BYTES = 16 * 1024 * 1024
 # (16 MB + 1 byte: 128 MB; 24 MB: 256 MB): the load of such a row lifts DuckDB's memory limit
 # by this many bytes per byte of the longest line, on top of the limit in force.
 MEMORY_PER_OBJECT_BYTE = 16
-_UNITS = {"bytes": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
 SQL_TYPES: dict[FieldKind, str] = {
     "string": "VARCHAR",
     "number": "DECIMAL(38,9)",
@@ -64,11 +64,8 @@ def _memory_for_objects(cursor: duckdb.DuckDBPyConnection, object_bytes: int) ->
 
 def _setting_bytes(text: str) -> float:
     """DuckDB shows a memory setting as e.g. `122.0 MiB`; anything else counts as no limit."""
-    number, _, unit = text.partition(" ")
-    try:
-        return float(number) * _UNITS[unit]
-    except (ValueError, KeyError):
-        return float("inf")
+    size = size_bytes(text)
+    return float("inf") if size is None else float(size)
 
 
 def _spool_value(value: Any) -> Any:

@@ -10,8 +10,25 @@ import pytest
 from pipelines.commands.common import ExitCode, classify
 from pipelines.config import ConfigError
 from pipelines.datadir import resolve_data_dir
+from pipelines.sizes import size_bytes
 
 KEY = "DATA_DIR__DUCKDB_MEMORY_LIMIT"
+
+
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [
+        ("122.0 MiB", 127_926_272),  # as DuckDB shows its setting
+        ("0 bytes", 0),
+        ("128MiB", 134_217_728),
+        ("2gb", 2_000_000_000),
+        ("lots", None),
+        ("512", None),
+        ("-1GB", None),
+    ],
+)
+def test_sizes_read_from_people_and_from_duckdb(text: str, size: int | None) -> None:
+    assert size_bytes(text) == size
 
 
 @pytest.mark.parametrize(
