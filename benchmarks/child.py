@@ -26,6 +26,7 @@ from destinations.fincome import FincomeSettings
 from pipelines.config import PushSettings, load_mapping
 from pipelines.datadir import resolve_data_dir
 from pipelines.extract import STAGING_MAX_QUERY_BYTES, run_extract
+from pipelines.heap import limit_malloc_arenas
 from pipelines.push import run_push
 from pipelines.transform.runner import run_transform
 from sources.metronome import MetronomeSettings, metronome_source
@@ -195,6 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    limit_malloc_arenas()  # as the CLI does, so the child's peak is the command's
     report = sync(args) if args.command == "sync" else pull(args)
     sys.stdout.write(json.dumps(report) + "\n")
 

@@ -22,6 +22,7 @@ from pipelines.commands import (
     shared,
     status,
 )
+from pipelines.heap import limit_malloc_arenas
 from pipelines.logs import LogFormat, configure_logging, set_log_format, set_verbose
 
 COMMAND_GROUPS = (extract, push, shared, status, rejects, reconcile, emulator, demo)
@@ -60,5 +61,6 @@ def main() -> None:
     # dlt reports anonymous usage unless told not to, and .dlt/config.toml is only read from
     # the working directory: a cron job started elsewhere must not phone home either
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+    limit_malloc_arenas()  # before any thread starts
     configure_logging()
     app()

@@ -21,6 +21,7 @@ import duckdb
 from filelock import FileLock, Timeout
 
 from pipelines.config import load_duckdb_memory_limit
+from pipelines.sizes import size_bytes
 
 DATA_DIR_ENV = "BILLING_SYNC_DATA_DIR"
 DEFAULT_DATA_DIR = "./data"
@@ -32,6 +33,8 @@ DEFAULT_DATA_DIR = "./data"
 # one process) still ran out, in the push plan. 128 MB passes it; a larger account may need
 # more, which `[data_dir] duckdb_memory_limit` gives (benchmarks/report.md, Memory).
 DUCKDB_MEMORY_LIMIT = "128MiB"
+# The push's load needs a fraction of that: see `DataDir.lower_cap`.
+LOAD_CAP_SHARE = 0.5
 
 
 class RunLockHeld(Exception):
@@ -72,6 +75,26 @@ class DataDir:
         connection = duckdb.connect(str(self.duckdb_path))
         connection.execute(f"SET memory_limit = '{self.memory_limit}'")
         return connection
+
+    @contextmanager
+    def lower_cap(
+        self, connection: duckdb.DuckDBPyConnection, share: float = LOAD_CAP_SHARE
+    ) -> Iterator[None]:
+        """DuckDB capped at `share` of the cap inside the block, at the full cap after it.
+
+        For the push's load: it appends to the ledger and reads back one batch's worth at a
+        time, but DuckDB keeps the blocks it wrote cached up to the cap, and on 2,000
+        customers x 24 months that cache (about 100 MB) set the sync's peak. The cap is the
+        database's, so it holds for every connection to the file in this process.
+        """
+        full = size_bytes(self.memory_limit)
+        if full is None:
+            raise ValueError(f"memory_limit {self.memory_limit!r} is not a size")
+        connection.execute(f"SET memory_limit = '{int(full * share)}B'")
+        try:
+            yield
+        finally:
+            connection.execute(f"SET memory_limit = '{self.memory_limit}'")
 
     def ensure(self) -> DataDir:
         """Create the folders (not the DuckDB file) and return self."""

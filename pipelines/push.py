@@ -222,7 +222,7 @@ def _push(
             counter.advance(rows)
 
     try:
-        with batch_listener(answered):
+        with data_dir.lower_cap(db), batch_listener(answered):
             for name, pages in collection_pages(db, plan):
                 counters[name] = bars.counter(f"push {name}", plan.collections[name].writes)
                 pipeline.run(

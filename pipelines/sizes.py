@@ -1,12 +1,14 @@
-"""Memory sizes as people write them (`512MiB`, `2GB`) and as DuckDB shows them (`122.0 MiB`)."""
+"""Memory sizes as people write them (`512MiB`, `2GB`), as DuckDB shows them (`122.0 MiB`) and
+as the data dir keeps them (`134217728B`)."""
 
 from __future__ import annotations
 
 import re
 
-_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(bytes|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(bytes|B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
 _UNITS = {
     "bytes": 1,
+    "b": 1,
     "kb": 10**3,
     "mb": 10**6,
     "gb": 10**9,

@@ -21,6 +21,7 @@ KEY = "DATA_DIR__DUCKDB_MEMORY_LIMIT"
         ("122.0 MiB", 127_926_272),  # as DuckDB shows its setting
         ("0 bytes", 0),
         ("128MiB", 134_217_728),
+        ("134217728B", 134_217_728),  # as the data dir keeps it
         ("2gb", 2_000_000_000),
         ("lots", None),
         ("512", None),
@@ -49,6 +50,19 @@ def test_the_data_dir_connection_takes_the_configured_cap(
     with resolve_data_dir(tmp_path).connect() as db:
         [(limit,)] = db.execute("SELECT current_setting('memory_limit')").fetchall()
     assert limit == shown
+
+
+def test_the_push_load_runs_under_a_lower_cap_and_the_full_one_comes_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(KEY, "256MiB")
+    data_dir = resolve_data_dir(tmp_path)
+    with data_dir.connect() as db, duckdb.connect(str(data_dir.duckdb_path)) as ledger:
+        with data_dir.lower_cap(db):
+            # the cap is the database's: the ledger's own connection is under it too
+            [(lowered,)] = ledger.execute("SELECT current_setting('memory_limit')").fetchall()
+        [(restored,)] = ledger.execute("SELECT current_setting('memory_limit')").fetchall()
+    assert (lowered, restored) == ("128.0 MiB", "256.0 MiB")
 
 
 @pytest.mark.parametrize(
