@@ -33,8 +33,8 @@ def canonical_body(
     Embedded line items are not part of the body; see `embedded_rows`.
     """
     spec = collection(name) if isinstance(name, str) else name
-    fields = spec.field_names if op == "create" else spec.update_fields
-    return {field: normalize(spec.kind_of(field), row.get(field), field) for field in fields}
+    kinds = spec.body_kinds if op == "create" else spec.update_body_kinds
+    return {field: normalize(kind, row.get(field), field) for field, kind in kinds}
 
 
 def embedded_rows(name: str | Collection, row: Mapping[str, Any]) -> list[Mapping[str, Any]] | None:
@@ -127,9 +127,9 @@ def _datetime(value: Any, field: str) -> datetime:
 
 
 def _iso(moment: datetime) -> str:
-    utc = moment.astimezone(UTC)
-    pattern = "%Y-%m-%dT%H:%M:%S.%fZ" if utc.microsecond else "%Y-%m-%dT%H:%M:%SZ"
-    return utc.strftime(pattern)
+    """`2024-05-01T00:00:00Z`, with `.ffffff` only when there are microseconds."""
+    # isoformat, not strftime: the same text, in a third of the time, on every timestamp
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
 
 
 def _json_value(value: Any) -> Any:

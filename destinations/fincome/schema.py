@@ -43,6 +43,15 @@ class Collection:
         return self.updatable_fields or self.field_names
 
     @cached_property
+    def body_kinds(self) -> tuple[tuple[str, FieldKind], ...]:
+        """(field, kind) of a create body, in order: every row's body is built from it."""
+        return tuple((f.name, f.kind) for f in self.fields)
+
+    @cached_property
+    def update_body_kinds(self) -> tuple[tuple[str, FieldKind], ...]:
+        return tuple((name, self.kinds[name]) for name in self.update_fields)
+
+    @cached_property
     def kinds(self) -> dict[str, FieldKind]:
         return {f.name: f.kind for f in self.fields}
 
