@@ -169,11 +169,12 @@ MEMORY_LIMIT_KEY = "data_dir.duckdb_memory_limit"
 MIN_MEMORY_LIMIT_MIB = 128
 
 
-def load_duckdb_memory_limit(default: str) -> str:
-    """`[data_dir] duckdb_memory_limit` (e.g. `512MiB`, `2GB`) as DuckDB takes it, in bytes."""
-    limit = size_bytes(_read(MEMORY_LIMIT_KEY, str) or default)
+def load_duckdb_memory_limit(default: int) -> int:
+    """`[data_dir] duckdb_memory_limit` (e.g. `512MiB`, `2GB`) in bytes; `default` if unset."""
+    given = _read(MEMORY_LIMIT_KEY, str)
+    limit = default if given is None else size_bytes(given)
     if limit is None:
         raise ConfigError(env_key(MEMORY_LIMIT_KEY), "must be a size such as 256MiB or 1GB")
     if limit < MIN_MEMORY_LIMIT_MIB * 2**20:
         raise ConfigError(env_key(MEMORY_LIMIT_KEY), f"must be at least {MIN_MEMORY_LIMIT_MIB}MiB")
-    return f"{limit}B"
+    return limit

@@ -21,7 +21,6 @@ import duckdb
 from filelock import FileLock, Timeout
 
 from pipelines.config import load_duckdb_memory_limit
-from pipelines.sizes import size_bytes
 
 DATA_DIR_ENV = "BILLING_SYNC_DATA_DIR"
 DEFAULT_DATA_DIR = "./data"
@@ -32,7 +31,7 @@ DEFAULT_DATA_DIR = "./data"
 # lines page by page for that reason, but at 64 MB that account's sync (extract, then push in
 # one process) still ran out, in the push plan. 128 MB passes it; a larger account may need
 # more, which `[data_dir] duckdb_memory_limit` gives (benchmarks/report.md, Memory).
-DUCKDB_MEMORY_LIMIT = "128MiB"
+DUCKDB_MEMORY_LIMIT = 128 * 2**20  # bytes
 # The push's load needs a fraction of that: see `DataDir.lower_cap`.
 LOAD_CAP_SHARE = 0.5
 
@@ -48,7 +47,7 @@ class RunLockHeld(Exception):
 @dataclass(frozen=True)
 class DataDir:
     root: Path
-    memory_limit: str = DUCKDB_MEMORY_LIMIT  # DuckDB's cap, as `SET memory_limit` takes it
+    memory_limit: int = DUCKDB_MEMORY_LIMIT  # DuckDB's cap, in bytes
 
     @property
     def duckdb_path(self) -> Path:
@@ -73,8 +72,13 @@ class DataDir:
         open file with another configuration, and dlt's own connections pass none.
         """
         connection = duckdb.connect(str(self.duckdb_path))
-        connection.execute(f"SET memory_limit = '{self.memory_limit}'")
+        connection.execute(f"SET memory_limit = '{self.memory_setting}'")
         return connection
+
+    @property
+    def memory_setting(self) -> str:
+        """The cap as DuckDB's `memory_limit` setting takes it."""
+        return f"{self.memory_limit}B"
 
     @contextmanager
     def lower_cap(
@@ -87,14 +91,11 @@ class DataDir:
         customers x 24 months that cache (about 100 MB) set the sync's peak. The cap is the
         database's, so it holds for every connection to the file in this process.
         """
-        full = size_bytes(self.memory_limit)
-        if full is None:
-            raise ValueError(f"memory_limit {self.memory_limit!r} is not a size")
-        connection.execute(f"SET memory_limit = '{int(full * share)}B'")
+        connection.execute(f"SET memory_limit = '{int(self.memory_limit * share)}B'")
         try:
             yield
         finally:
-            connection.execute(f"SET memory_limit = '{self.memory_limit}'")
+            connection.execute(f"SET memory_limit = '{self.memory_setting}'")
 
     def ensure(self) -> DataDir:
         """Create the folders (not the DuckDB file) and return self."""

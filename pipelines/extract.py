@@ -109,7 +109,7 @@ def extract_pipeline(data_dir: DataDir) -> dlt.Pipeline:
         pipeline_name=PIPELINE_NAME,
         destination=dlt.destinations.duckdb(
             DuckDbCredentials(
-                str(data_dir.duckdb_path), global_config={"memory_limit": data_dir.memory_limit}
+                str(data_dir.duckdb_path), global_config={"memory_limit": data_dir.memory_setting}
             ),
             max_query_length=STAGING_MAX_QUERY_BYTES,
         ),

@@ -18,8 +18,9 @@ def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> None:
     glibc gives each thread that meets a locked arena one of its own, up to 8 per core, and
     memory freed in one arena serves only that arena: the push's 8 sending threads, dlt's
     load threads and DuckDB's each held freed blocks the others could not reuse. With two
-    arenas the L sync's peak went from 408-426 MB to under 400 (benchmarks/report.md,
-    Memory); the threads wait on the GIL far more than on malloc's lock.
+    arenas alone the L sync's peak went from 408-426 MB (three runs) to 397 MB
+    (benchmarks/notes.md, optimisation 7); the threads wait on the GIL far more than on
+    malloc's lock.
     """
     libc = _glibc()
     if libc is not None:

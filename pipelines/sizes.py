@@ -1,5 +1,5 @@
-"""Memory sizes as people write them (`512MiB`, `2GB`), as DuckDB shows them (`122.0 MiB`) and
-as the data dir keeps them (`134217728B`)."""
+"""Memory sizes as people write them (`512MiB`, `2GB`, `134217728B`) and as DuckDB shows them
+(`122.0 MiB`)."""
 
 from __future__ import annotations
 

@@ -128,7 +128,7 @@ def _datetime(value: Any, field: str) -> datetime:
 
 def _iso(moment: datetime) -> str:
     """`2024-05-01T00:00:00Z`, with `.ffffff` only when there are microseconds."""
-    # isoformat, not strftime: the same text, in a third of the time, on every timestamp
+    # isoformat, not strftime: the same text, about a quarter faster, on every timestamp
     return moment.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
 
 

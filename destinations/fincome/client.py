@@ -55,7 +55,7 @@ class WriteResult:
         """The item as Fincome echoed it (None when it sent no JSON object).
 
         Parsed when asked: the push never asks, and parsing every echoed invoice with its
-        lines (Decimals included) was a tenth of its CPU outside httpx.
+        lines (Decimals included) cost it 0.3 s of CPU per 9,679 writes (M account).
         """
         try:
             parsed = _parse_json(self.echoed)

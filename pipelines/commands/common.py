@@ -144,7 +144,8 @@ def classify(exc: BaseException) -> tuple[ExitCode, str]:
         reason = str(out_of_memory).splitlines()[0]  # DuckDB's advice after it is not ours
         return ExitCode.FAILED, (
             f"{reason}: raise DuckDB's cap with {env_key(MEMORY_LIMIT_KEY)} "
-            f"([data_dir] duckdb_memory_limit, default {DUCKDB_MEMORY_LIMIT}) and run again"
+            f"([data_dir] duckdb_memory_limit, default {DUCKDB_MEMORY_LIMIT // 2**20}MiB) "
+            "and run again"
         )
     if isinstance(exc, ExtractFailed | PushFailed):
         return ExitCode.FAILED, str(exc)

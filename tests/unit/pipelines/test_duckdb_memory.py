@@ -21,7 +21,7 @@ KEY = "DATA_DIR__DUCKDB_MEMORY_LIMIT"
         ("122.0 MiB", 127_926_272),  # as DuckDB shows its setting
         ("0 bytes", 0),
         ("128MiB", 134_217_728),
-        ("134217728B", 134_217_728),  # as the data dir keeps it
+        ("134217728B", 134_217_728),  # plain bytes, as DuckDB takes them too
         ("2gb", 2_000_000_000),
         ("lots", None),
         ("512", None),
