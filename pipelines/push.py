@@ -214,7 +214,9 @@ def _push(
     )
     if pipeline.has_pending_data:
         log.warning("dropping a push package an interrupted run left; the plan covers it")
-        pipeline.drop_pending_packages()
+        # deletes the packages and rewinds dlt's local state to before them (the deprecated
+        # `drop_pending_packages` is an alias of it)
+        pipeline.abort_packages()
     counters: dict[str, Counter] = {}
 
     def answered(collection: str, rows: int) -> None:
