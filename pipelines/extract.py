@@ -225,8 +225,8 @@ def _record_rejects(
             for r in rejects
         )
         still_open: dict[str, list[str]] = {}
-        for row in ledger.open_rejects(stage="extract"):
-            still_open.setdefault(row["collection"], []).append(row["record_id"])
+        for collection, record_id in ledger.open_reject_keys(stage="extract"):
+            still_open.setdefault(collection, []).append(record_id)
         for collection, record_ids in still_open.items():
             if collection in TABLES and load_ids:
                 staged = _staged_now(connection, collection, record_ids, load_ids)

@@ -188,7 +188,7 @@ def _transform(
 def _plan(db: duckdb.DuckDBPyConnection, options: PushOptions) -> PushPlan:
     plan = plan_push(db)
     if options.only_rejected:
-        rejected = {r["record_id"] for r in LedgerStore(db).open_rejects()}
+        rejected = {record_id for _, record_id in LedgerStore(db).open_reject_keys()}
         plan = plan.restricted(rejected)
     return plan
 

@@ -37,9 +37,9 @@ def resolve_vanished(ledger: LedgerStore, stage: str, current: Iterable[Reject])
     """Resolve the open rejects of `stage` that this run did not produce again."""
     produced = {(r.collection, r.record_id) for r in current}
     gone: dict[str, list[str]] = {}
-    for row in ledger.open_rejects(stage=stage):
-        if (row["collection"], row["record_id"]) not in produced:
-            gone.setdefault(row["collection"], []).append(row["record_id"])
+    for collection, record_id in ledger.open_reject_keys(stage=stage):
+        if (collection, record_id) not in produced:
+            gone.setdefault(collection, []).append(record_id)
     for collection, record_ids in gone.items():
         ledger.resolve_rejects(stage, collection, record_ids)
 

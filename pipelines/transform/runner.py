@@ -64,7 +64,7 @@ def write_desired_state(
     with DesiredStateWriter(schema, spool_dir) as writer:
         for item in items:
             if isinstance(item, Reject):
-                rejects.append(item)
+                rejects.append(item.packed())  # not the refused record's dicts: its JSON
             else:
                 writer.add(item.collection, item.row)
         writer.commit(db)
