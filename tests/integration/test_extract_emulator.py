@@ -92,6 +92,25 @@ def test_every_customer_and_every_invoice_is_staged_once(
     assert result.requests["attempts"] == metronome_api.requests()["total"]
 
 
+def test_load_files_of_a_few_rows_each_stage_everything_once(
+    metronome_api: MetronomeEmulator,
+    settings: MetronomeSettings,
+    data_dir: DataDir,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # .dlt/config.toml caps the extract's files at 2,000 rows; 3 makes this account need many
+    monkeypatch.setenv("METRONOME_EXTRACT__NORMALIZE__DATA_WRITER__FILE_MAX_ITEMS", "3")
+    result = run_extract(data_dir, settings)
+
+    package = extract_pipeline(data_dir).get_load_package_info(result.load_ids[0])
+    files = Counter(job.job_file_info.table_name for job in package.jobs["completed_jobs"])
+    assert files["invoices"] >= len(metronome_api.state()["invoices"]) // 3
+    assert staged_invoices(data_dir) == emulator_invoices(metronome_api)
+    assert staged(data_dir, "SELECT count(*) - count(DISTINCT id) FROM metronome_raw.invoices") == [
+        (0,)
+    ]
+
+
 def test_money_is_decimal_and_nested_objects_stay_whole(
     settings: MetronomeSettings, data_dir: DataDir
 ) -> None:
