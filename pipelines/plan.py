@@ -11,20 +11,24 @@ with `fincome_sync.ledger` (what Fincome acknowledged):
 | stale | ledger ids no longer desired where it has none (reported, never touched) |
 
 Lines created together with a new invoice or credit note are `embedded`: they travel inside
-their parent's create, so they are not writes of their own. Money is summed per currency over
-the lines concerned: what creates carry, how much updates change, what deletes take away; an
-invoice or credit note is worth the lines it holds, whatever happens to it.
+their parent's create, so they are not writes of their own and the plan only counts them (L
+has 136k: as Python lists of ids they cost the plan a spike of tens of MB). Money is summed
+per currency over the lines concerned: what creates carry, how much updates change, what
+deletes take away; an invoice or credit note is worth the lines it holds, whatever happens to
+it. `only` limits the plan to some records and the lines under them (`rejects --retry`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 import duckdb
 
 from destinations.fincome.schema import PUSH_ORDER
+from destinations.fincome.schema import Collection as CollectionSpec
 
 Op = Literal["create", "update", "delete"]
 OPS: tuple[Op, ...] = ("create", "update", "delete")
@@ -52,7 +56,7 @@ Money = dict[str, Decimal]
 class CollectionPlan:
     collection: str
     ids: dict[Op, list[str]] = field(default_factory=lambda: {op: [] for op in OPS})
-    embedded: list[str] = field(default_factory=list)
+    embedded: int = 0  # line creates that ride inside their parent's create
     stale: int = 0
     money: dict[Op, Money] = field(default_factory=lambda: {op: {} for op in OPS})
 
@@ -70,29 +74,11 @@ class PushPlan:
         """HTTP writes the plan needs (embedded lines ride along with their parent)."""
         return sum(p.writes for p in self.collections.values())
 
-    def restricted(self, record_ids: set[str]) -> PushPlan:
-        """Only the work on these records and on the lines under them (`rejects --retry`)."""
-
-        def chosen(row_id: str) -> bool:
-            return row_id in record_ids or row_id.split(":", 1)[0] in record_ids
-
-        return PushPlan(
-            {
-                name: CollectionPlan(
-                    name,
-                    ids={op: [i for i in p.ids[op] if chosen(i)] for op in OPS},
-                    embedded=[i for i in p.embedded if chosen(i)],
-                    stale=0,
-                )
-                for name, p in self.collections.items()
-            }
-        )
-
     def counts(self) -> dict[str, dict[str, int]]:
         return {
             name: {
                 **{op: len(p.ids[op]) for op in OPS},
-                "embedded": len(p.embedded),
+                "embedded": p.embedded,
                 "stale": p.stale,
             }
             for name, p in self.collections.items()
@@ -100,22 +86,62 @@ class PushPlan:
 
 
 def plan_push(
-    db: duckdb.DuckDBPyConnection, *, desired: str = "fincome", ledger: str = "fincome_sync"
+    db: duckdb.DuckDBPyConnection,
+    *,
+    desired: str = "fincome",
+    ledger: str = "fincome_sync",
+    only: Collection[str] | None = None,
 ) -> PushPlan:
-    """Compare the desired state with the ledger; a missing desired table counts as empty."""
+    """Compare the desired state with the ledger; a missing desired table counts as empty.
+
+    With `only`, just the records with those ids and the lines under them (`parent:line`).
+    """
     present = _tables(db, desired)
     source = {c.name: f"{desired}.{c.name}" if c.name in present else _NO_ROWS for c in PUSH_ORDER}
     # before the first push there is no ledger: Fincome holds nothing of ours yet
     pushed = f"{ledger}.ledger" if "ledger" in _tables(db, ledger) else _NO_LEDGER
-    plans = {
-        c.name: _plan_collection(db, c.name, c.deletable, source[c.name], pushed)
-        for c in PUSH_ORDER
-    }
-    for line in LINE_SPECS:
-        if line.collection in present:
-            _add_money(db, plans, line, source[line.collection], pushed)
-            _embed_lines(db, plans, line, source[line.collection])
+    scope = _Scope(only)
+    lines = {line.collection: line for line in LINE_SPECS if line.collection in present}
+    plans = {}
+    for c in PUSH_ORDER:
+        line = lines.get(c.name)
+        plans[c.name] = _plan_collection(
+            db,
+            c,
+            source[c.name],
+            pushed,
+            scope=scope,
+            inside_created_parent=(
+                _inside_created_parent(source[line.parent_collection], pushed, line)
+                if line
+                else None
+            ),
+        )
+    for line in lines.values():
+        _add_money(db, plans, line, source[line.collection], pushed, scope=scope)
     return PushPlan(plans)
+
+
+class _Scope:
+    """The SQL condition choosing the rows of `only` (every row without it)."""
+
+    def __init__(self, only: Collection[str] | None) -> None:
+        self.params: dict[str, Any] = {} if only is None else {"only": sorted(only)}
+
+    def chosen(self, column: str) -> str:
+        if not self.params:
+            return "true"
+        ids = "(SELECT unnest($only::VARCHAR[]))"
+        return f"({column} IN {ids} OR split_part({column}, ':', 1) IN {ids})"
+
+
+def _inside_created_parent(parent_source: str, ledger: str, line: LineSpec) -> str:
+    """SQL: the line `d`'s parent is created by this push (whatever `only` says)."""
+    created = (
+        f"SELECT p.id FROM {parent_source} p ANTI JOIN {ledger} l "
+        f"ON l.collection = '{line.parent_collection}' AND l.id = p.id"
+    )
+    return f"EXISTS (SELECT 1 FROM ({created}) c WHERE c.id = d.{line.parent_column})"
 
 
 _NO_ROWS = "(SELECT NULL::VARCHAR AS id, NULL::VARCHAR AS row_hash WHERE false)"
@@ -133,50 +159,48 @@ def _tables(db: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
 
 
 def _plan_collection(
-    db: duckdb.DuckDBPyConnection, name: str, deletable: bool, source: str, ledger: str
+    db: duckdb.DuckDBPyConnection,
+    spec: CollectionSpec,
+    source: str,
+    ledger: str,
+    *,
+    scope: _Scope,
+    inside_created_parent: str | None,
 ) -> CollectionPlan:
+    """Creates, updates and deletes by id; lines whose parent is created only counted."""
+    new_rows = (
+        f"FROM {source} d ANTI JOIN {ledger} l ON l.collection = $c AND l.id = d.id "
+        f"WHERE {scope.chosen('d.id')}"
+    )
+    embedded = inside_created_parent or "false"
+    params = {"c": spec.name, **scope.params}
     rows = db.execute(
         f"""
-        SELECT 'create' AS op, d.id FROM {source} d
-            ANTI JOIN {ledger} l ON l.collection = $c AND l.id = d.id
+        SELECT 'create' AS op, d.id {new_rows} AND NOT {embedded}
         UNION ALL
         SELECT 'update', d.id FROM {source} d
             JOIN {ledger} l ON l.collection = $c AND l.id = d.id
-            WHERE l.row_hash <> d.row_hash
+            WHERE l.row_hash <> d.row_hash AND {scope.chosen("d.id")}
         UNION ALL
         SELECT 'gone', l.id FROM {ledger} l
             ANTI JOIN {source} d ON d.id = l.id
-            WHERE l.collection = $c
+            WHERE l.collection = $c AND {scope.chosen("l.id")}
         ORDER BY 1, 2
         """,
-        {"c": name},
+        params,
     ).fetchall()
-    plan = CollectionPlan(name)
+    plan = CollectionPlan(spec.name)
     for op, row_id in rows:
         if op != "gone":
             plan.ids[op].append(row_id)
-        elif deletable:
+        elif spec.deletable:
             plan.ids["delete"].append(row_id)
         else:
             plan.stale += 1
+    if inside_created_parent is not None:
+        query = f"SELECT count(*) {new_rows} AND {embedded}"
+        [(plan.embedded,)] = db.execute(query, params).fetchall()
     return plan
-
-
-def _embed_lines(
-    db: duckdb.DuckDBPyConnection, plans: dict[str, CollectionPlan], line: LineSpec, source: str
-) -> None:
-    """Line creates whose parent is created too move into the parent's create."""
-    created_parents = plans[line.parent_collection].ids["create"]
-    if not created_parents:
-        return
-    rows = db.execute(
-        f"SELECT id FROM {source} WHERE {line.parent_column} IN (SELECT unnest(?::VARCHAR[]))",
-        [created_parents],
-    ).fetchall()
-    embedded = {row[0] for row in rows}
-    plan = plans[line.collection]
-    plan.embedded = sorted(embedded)
-    plan.ids["create"] = [i for i in plan.ids["create"] if i not in embedded]
 
 
 def _add_money(
@@ -185,6 +209,8 @@ def _add_money(
     line: LineSpec,
     source: str,
     ledger: str,
+    *,
+    scope: _Scope,
 ) -> None:
     wanted = (
         f"SELECT id, {line.parent_column} AS parent_id, currency_code, {line.amount} AS amount "
@@ -195,36 +221,54 @@ def _add_money(
         f"json_extract_string(body, '$.{line.amount}')::DECIMAL(38,9) AS amount "
         f"FROM {ledger} WHERE collection = '{line.collection}'"
     )
+    # every line created, inside its parent's create or on its own
+    new_lines = _Chosen(
+        f"id IN (SELECT d.id FROM {source} d ANTI JOIN {ledger} l "
+        f"ON l.collection = '{line.collection}' AND l.id = d.id WHERE {scope.chosen('d.id')})",
+        scope.params,
+    )
     lines = plans[line.collection]
     parents = plans[line.parent_collection]
     for op in OPS:
-        # creates are summed before embedded lines move out: they are created all the same
-        lines.money[op] = _sum(db, op, wanted=wanted, pushed=pushed, key="id", ids=lines.ids[op])
+        chosen = new_lines if op == "create" else _listed("id", lines.ids[op])
+        lines.money[op] = _sum(db, op, wanted=wanted, pushed=pushed, chosen=chosen)
         # a touched invoice is worth what its lines hold (a void moves its whole total)
         whole: Op = "delete" if op == "delete" else "create"
         parents.money[op] = _sum(
-            db, whole, wanted=wanted, pushed=pushed, key="parent_id", ids=parents.ids[op]
+            db, whole, wanted=wanted, pushed=pushed, chosen=_listed("parent_id", parents.ids[op])
         )
 
 
+@dataclass(frozen=True)
+class _Chosen:
+    """A SQL condition on the `wanted` / `pushed` rows and its parameters."""
+
+    condition: str
+    params: dict[str, Any]
+
+
+def _listed(key: str, ids: list[str]) -> _Chosen | None:
+    return _Chosen(f"{key} IN (SELECT unnest($ids::VARCHAR[]))", {"ids": ids}) if ids else None
+
+
 def _sum(
-    db: duckdb.DuckDBPyConnection, op: Op, *, wanted: str, pushed: str, key: str, ids: list[str]
+    db: duckdb.DuckDBPyConnection, op: Op, *, wanted: str, pushed: str, chosen: _Chosen | None
 ) -> Money:
-    if not ids:
+    if chosen is None:
         return {}
-    chosen = f"{key} IN (SELECT unnest($ids::VARCHAR[]))"
+    where = chosen.condition
     query = {
-        "create": f"SELECT currency_code, sum(amount) FROM ({wanted}) WHERE {chosen} GROUP BY 1",
+        "create": f"SELECT currency_code, sum(amount) FROM ({wanted}) WHERE {where} GROUP BY 1",
         # an update moves money by the difference between what is wanted and what was pushed
         "update": f"""
             SELECT coalesce(d.currency_code, p.currency_code),
                    sum(coalesce(d.amount, 0) - coalesce(p.amount, 0))
-            FROM (SELECT * FROM ({wanted}) WHERE {chosen}) d
-            FULL JOIN (SELECT * FROM ({pushed}) WHERE {chosen}) p USING (id)
+            FROM (SELECT * FROM ({wanted}) WHERE {where}) d
+            FULL JOIN (SELECT * FROM ({pushed}) WHERE {where}) p USING (id)
             GROUP BY 1""",
-        "delete": f"SELECT currency_code, -sum(amount) FROM ({pushed}) WHERE {chosen} GROUP BY 1",
+        "delete": f"SELECT currency_code, -sum(amount) FROM ({pushed}) WHERE {where} GROUP BY 1",
     }[op]
-    rows = db.execute(query, {"ids": ids}).fetchall()
+    rows = db.execute(query, chosen.params).fetchall()
     return {
         currency or "?": Decimal(total).normalize() for currency, total in sorted(rows) if total
     }

@@ -186,11 +186,10 @@ def _transform(
 
 
 def _plan(db: duckdb.DuckDBPyConnection, options: PushOptions) -> PushPlan:
-    plan = plan_push(db)
-    if options.only_rejected:
-        rejected = {record_id for _, record_id in LedgerStore(db).open_reject_keys()}
-        plan = plan.restricted(rejected)
-    return plan
+    if not options.only_rejected:
+        return plan_push(db)
+    rejected = {record_id for _, record_id in LedgerStore(db).open_reject_keys()}
+    return plan_push(db, only=rejected)
 
 
 def _push(
@@ -261,13 +260,19 @@ def _destination(data_dir: DataDir, settings: PushSettings) -> Any:
 
 
 def _done(before: PushPlan, after: PushPlan) -> dict[str, dict[str, int]]:
-    """What landed: planned work that is no longer planned."""
+    """What landed: planned work that is no longer planned.
+
+    Creates are counted, not matched by id: the desired state is the same for both plans, so
+    what is left to create is a part of what was planned, embedded lines included (a line
+    planned inside its parent's create is a create of its own if its parent landed and it
+    did not).
+    """
     done: dict[str, dict[str, int]] = {}
     for name, planned in before.collections.items():
         left = after.collections[name]
-        still = set(left.ids["create"]) | set(left.embedded)
+        planned_creates = len(planned.ids["create"]) + planned.embedded
         done[name] = {
-            "created": len(set(planned.ids["create"]) - still) + len(set(planned.embedded) - still),
+            "created": planned_creates - len(left.ids["create"]) - left.embedded,
             "updated": len(set(planned.ids["update"]) - set(left.ids["update"])),
             "deleted": len(set(planned.ids["delete"]) - set(left.ids["delete"])),
         }

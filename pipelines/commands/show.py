@@ -68,7 +68,7 @@ def render_push(console: Console, result: PushResult) -> None:
 
 def _cells(plan: CollectionPlan, done: dict[str, int] | None) -> list[str]:
     counts = {op: len(plan.ids[op]) for op in OPS}
-    counts["create"] += len(plan.embedded)
+    counts["create"] += plan.embedded
     cells = []
     for op, past in zip(OPS, ("created", "updated", "deleted"), strict=True):
         text = f"{counts[op]:,}"
@@ -76,7 +76,7 @@ def _cells(plan: CollectionPlan, done: dict[str, int] | None) -> list[str]:
             text += f" ({done[past]:,} done)"
         cells.append(text)
     if plan.embedded:
-        cells[0] += f" ({len(plan.embedded):,} inside their parents)"
+        cells[0] += f" ({plan.embedded:,} inside their parents)"
     return cells
 
 

@@ -69,7 +69,7 @@ def test_ops_per_collection(db: duckdb.DuckDBPyConnection) -> None:
     }
     lines = plan.collections["invoice_line_items"]
     assert lines.ids == {"create": ["i-old:L3"], "update": ["i-old:L1"], "delete": ["i-old:L2"]}
-    assert lines.embedded == ["i-new:L0", "i-new:L1"]
+    assert lines.embedded == 2  # i-new:L0 and i-new:L1, inside the create of i-new
     # embedded lines are no writes of their own; the stale customer is never touched
     assert plan.writes == 1 + 1 + 1 + 1 + 3
 
@@ -101,3 +101,34 @@ def test_nothing_changed_means_zero_writes(db: duckdb.DuckDBPyConnection) -> Non
         )
     db.execute("DELETE FROM fincome_sync.ledger WHERE id IN ('gone-customer', 'i-old:L2')")
     assert plan_push(db).writes == 0
+
+
+def test_only_some_records_plans_them_and_the_lines_under_them(
+    db: duckdb.DuckDBPyConnection,
+) -> None:
+    plan = plan_push(db, only={"i-new", "c2", "gone-customer"})
+    assert plan.collections["customers"].ids == {"create": [], "update": ["c2"], "delete": []}
+    assert plan.collections["customers"].stale == 1
+    assert plan.collections["invoices"].ids == {"create": ["i-new"], "update": [], "delete": []}
+    lines = plan.collections["invoice_line_items"]
+    assert lines.ids == {"create": [], "update": [], "delete": []}
+    assert lines.embedded == 2
+    assert lines.money["create"] == {"EUR": Decimal("100")}
+    assert plan.writes == 2
+
+
+def test_lines_of_an_invoice_outside_only_are_left_out(db: duckdb.DuckDBPyConnection) -> None:
+    plan = plan_push(db, only={"i-old:L3"})  # one line, not its invoice
+    lines = plan.collections["invoice_line_items"]
+    assert lines.ids == {"create": ["i-old:L3"], "update": [], "delete": []}
+    assert lines.embedded == 0
+    assert plan.writes == 1
+
+
+def test_a_line_whose_invoice_is_not_created_is_a_create_of_its_own(
+    db: duckdb.DuckDBPyConnection,
+) -> None:
+    db.execute("INSERT INTO fincome.invoice_line_items VALUES ('x:L0', 'h', NULL, 'USD', 1)")
+    lines = plan_push(db).collections["invoice_line_items"]
+    assert lines.ids["create"] == ["i-old:L3", "x:L0"]
+    assert lines.embedded == 2
