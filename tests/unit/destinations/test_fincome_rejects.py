@@ -32,7 +32,12 @@ def _stored(store: LedgerStore) -> list[tuple[Any, ...]]:
 
 @pytest.mark.parametrize(
     ("detail", "payload"),
-    [(None, None), ([{"loc": ["body", "id"]}], INVOICE), ("plain text", [1, "two", None])],
+    [
+        (None, None),
+        ([{"loc": ["body", "id"]}], INVOICE),
+        ("plain text", [1, "two", None]),
+        ({"msg": "refusé"}, {"name": "Société Générale — 東京"}),
+    ],
 )
 def test_a_packed_reject_is_stored_exactly_like_the_reject_it_packs(
     detail: Any, payload: Any
