@@ -14,6 +14,11 @@ def post(path: str, status: int, body: dict[str, Any]) -> dict[str, Any]:
     return {"method": "POST", "path": path, "status": status, "body": json.dumps(body)}
 
 
+def bodiless_post(path: str, status: int) -> dict[str, Any]:
+    """A POST whose client was killed after its headers: the emulator logs it without a body."""
+    return {"method": "POST", "path": path, "status": status}
+
+
 CUSTOMER = {"id": "cus_1"}
 INVOICE = {"id": "inv_1", "invoice_line_items": [{"id": "inv_1:L0"}]}
 
@@ -43,6 +48,12 @@ INVOICE = {"id": "inv_1", "invoice_line_items": [{"id": "inv_1:L0"}]}
         (
             [post("/invoices", 201, INVOICE), post("/invoice_line_items", 201, {"id": "inv_1:L0"})],
             ["invoice_line_items inv_1:L0: creates answered [201, 201]"],
+        ),
+        # killed before the body went out: nothing was created, the re-run creates it
+        ([bodiless_post("/customers", 599), post("/customers", 201, CUSTOMER)], []),
+        (
+            [bodiless_post("/customers", 201)],
+            ["customers: a create answered 201 without a body"],
         ),
     ],
 )
