@@ -256,23 +256,16 @@ class LedgerStore:
     def open_reject_keys(self, *, stage: str | None = None) -> list[tuple[str, str]]:
         """(collection, record_id) of the open rejects: `open_rejects` without parsing every
         refused record back."""
-        query = f"SELECT collection, record_id FROM {self.schema}.rejects WHERE resolved_at IS NULL"
-        params: list[Any] = []
-        if stage is not None:
-            query += " AND stage = ?"
-            params.append(stage)
+        query, params = self._open_rejects_query("collection, record_id", stage)
         rows = self.db.execute(query + " ORDER BY collection, record_id", params).fetchall()
         return [(collection, record_id) for collection, record_id in rows]
 
     def open_rejects(self, *, stage: str | None = None) -> list[dict[str, Any]]:
-        query = (
-            "SELECT stage, collection, record_id, reason, detail, payload, first_seen, "
-            f"last_seen, attempts FROM {self.schema}.rejects WHERE resolved_at IS NULL"
+        query, params = self._open_rejects_query(
+            "stage, collection, record_id, reason, detail, payload, first_seen, last_seen, "
+            "attempts",
+            stage,
         )
-        params: list[Any] = []
-        if stage is not None:
-            query += " AND stage = ?"
-            params.append(stage)
         cursor = self.db.execute(query + " ORDER BY stage, collection, record_id", params)
         columns = [d[0] for d in cursor.description]
         found = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
@@ -280,3 +273,9 @@ class LedgerStore:
             for key in ("detail", "payload"):
                 row[key] = None if row[key] is None else orjson.loads(row[key])
         return found
+
+    def _open_rejects_query(self, columns: str, stage: str | None) -> tuple[str, list[Any]]:
+        query = f"SELECT {columns} FROM {self.schema}.rejects WHERE resolved_at IS NULL"
+        if stage is None:
+            return query, []
+        return query + " AND stage = ?", [stage]

@@ -26,7 +26,7 @@ from pipelines.transform.tables import DEFAULT_SCHEMA, DesiredStateWriter
 @dataclass(frozen=True)
 class TransformResult:
     counts: dict[str, int]  # rows written per Fincome collection
-    rejects: list[Reject] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)  # packed: payloads as JSON text
 
 
 def run_transform(
