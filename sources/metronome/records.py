@@ -30,6 +30,7 @@ from sources.metronome.settings import (
 from sources.metronome.stageable import (
     column_clash,
     first_unstageable,
+    fitted_to_columns,
     is_timestamp,
     is_unicode,
     number_text_clash,
@@ -160,7 +161,8 @@ def record_key(record: Any) -> str:
 def split_valid(
     collection: str, records: list[Any], on_reject: RejectSink, *, listed_under: str | None = None
 ) -> tuple[list[dict[str, Any]], int]:
-    """The records that can be staged, and how many were handed to `on_reject` instead.
+    """The records that can be staged (as `fitted_to_columns` stages them), and how many
+    were handed to `on_reject` instead.
 
     `listed_under`: the customer whose list the records came from; a record naming another
     customer is refused (staging files invoices by their `customer_id`, so one naming a
@@ -171,7 +173,7 @@ def split_valid(
     for record in records:
         problem = check_record(collection, record) or _owner_problem(record, listed_under)
         if problem is None:
-            valid.append(record)
+            valid.append(fitted_to_columns(record))
         else:
             on_reject(make_reject(collection, record, problem))
             rejected += 1

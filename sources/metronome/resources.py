@@ -36,6 +36,7 @@ from sources.metronome.settings import (
     PLAN_DETAILS_PATH,
     PLANS_PATH,
 )
+from sources.metronome.stageable import fitted_to_columns
 
 Row = dict[str, Any]
 log = logging.getLogger(__name__)
@@ -94,7 +95,7 @@ def list_plans(client: MetronomeClient, on_reject: RejectSink) -> Iterator[Row]:
             if problem := check_record("plans", plan):
                 on_reject(make_reject("plans", plan, problem))
             else:
-                yield plan
+                yield fitted_to_columns(plan)
 
 
 def list_plan_charges(

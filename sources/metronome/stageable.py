@@ -6,6 +6,8 @@ these once stopped the extract:
 
 - an integer beyond 64 bits anywhere (dlt writes nested JSON with orjson, which refuses it);
 - a top-level number beyond DECIMAL(38,9), dlt's column for decimals (29 integer digits);
+  one with more than 9 places is rounded instead (`fitted_to_columns`), as DuckDB's own cast
+  did before the extract staged Parquet, which refuses to drop digits;
 - NaN or Infinity anywhere;
 - a lone surrogate in any text or key (valid JSON, `"\\ud800"`, but not UTF-8);
 - a NUL character in top-level text: the column drops it, so ids `a\\u0000` and `a` merge;
@@ -17,7 +19,8 @@ these once stopped the extract:
 - top-level field names that dlt's naming would merge into one column (`Total` and `total`),
   or into one of dlt's own (`_dlt_id`): one value would silently overwrite the other;
 - in a field nobody declared, text that reads as a number no number column holds ("NaN",
-  "-1e30"): dlt coerces it into the number column an earlier record's value created.
+  "-1e30", "0.1234567891"): dlt coerces it into the number column an earlier record's value
+  created.
 
 Every walk here is iterative: a record nested thousands of levels deep cannot exhaust the
 stack of the thread that checks it.
@@ -28,7 +31,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterator
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 
@@ -38,6 +41,9 @@ from dlt.common.normalizers.naming.snake_case import NamingConvention
 MAX_DEPTH = 64  # real Metronome objects nest about 6 levels (invoice > line > sub-line > tier)
 INT_RANGE = range(-(2**63), 2**63)  # what a JSON writer (orjson) and BIGINT both hold
 DECIMAL_LIMIT = Decimal(10) ** 29  # DECIMAL(38,9): 29 digits before the point
+DECIMAL_PLACES = 9  # and 9 after it
+_LEAST_STEP = Decimal(1).scaleb(-DECIMAL_PLACES)
+_COLUMN_CONTEXT = Context(prec=38)  # the default 28 digits cannot round 29 + 9 of them
 # No billing timestamp is older; the invoice cursors subtract their lookback from period
 # starts, which overflows near year 1.
 EARLIEST_YEAR = 1900
@@ -171,6 +177,35 @@ def _path(node: Node) -> str:
     return "".join(reversed(parts)).removeprefix(".") or "(unnamed field)"
 
 
+def _fits_a_number_column(number: Decimal) -> bool:
+    """Whether either number column dlt may have made holds it as it is: BIGINT (below
+    2**63) and DECIMAL(38,9) (at most 9 places; text coerced into it is not rounded)."""
+    return number.is_finite() and (
+        abs(number) < 2**63 and _places(number.normalize()) <= DECIMAL_PLACES
+    )
+
+
+def fitted_to_columns(record: dict[str, Any]) -> dict[str, Any]:
+    """The record with its top-level numbers rounded to DECIMAL(38,9)'s 9 places.
+
+    Metronome's amounts are doubles and often carry noise (0.30000000000000004). DuckDB's
+    cast used to round them, half away from zero, when dlt inserted them as SQL; Parquet
+    refuses to drop a digit and fails the whole load, so they are rounded here the same way.
+    Nested values stay exact: they are staged as JSON text.
+    """
+    rounded = {
+        name: value.quantize(_LEAST_STEP, ROUND_HALF_UP, _COLUMN_CONTEXT)
+        for name, value in record.items()
+        if isinstance(value, Decimal) and _places(value) > DECIMAL_PLACES
+    }
+    return {**record, **rounded} if rounded else record
+
+
+def _places(number: Decimal) -> int:
+    exponent = number.as_tuple().exponent
+    return -exponent if isinstance(exponent, int) else 0  # NaN and Infinity: refused earlier
+
+
 def number_text_clash(record: dict[str, Any], typed: Collection[str]) -> str | None:
     """A field nobody declared holding text dlt would coerce into a number it cannot store.
 
@@ -185,7 +220,7 @@ def number_text_clash(record: dict[str, Any], typed: Collection[str]) -> str | N
             number = Decimal(value)
         except InvalidOperation:
             continue
-        if not number.is_finite() or abs(number) >= 2**63:
+        if not _fits_a_number_column(number):
             shown = _label(value)
             return f'{_label(name)} is "{shown}", text dlt would read as a number it cannot store'
     return None

@@ -138,6 +138,9 @@ def test_split_valid_hands_the_bad_ones_to_the_sink() -> None:
         ({"brand_new": "-1e30"}, 'brand_new is "-1e30", text dlt would read as a number'),
         ({"brand_new": "NaN"}, 'brand_new is "NaN", text dlt would read as a number'),
         ({"brand_new": "12.50"}, None),
+        ({"brand_new": "0.1234567891"}, 'brand_new is "0.1234567891", text dlt would read'),
+        ({"brand_new": "1.0000000000"}, None),  # trailing zeros fit DECIMAL(38,9)
+        ({"total": Decimal("0.30000000000000004")}, None),  # rounded, see below
     ],
 )  # fmt: skip
 def test_what_dlt_or_duckdb_cannot_stage_is_refused(
@@ -149,6 +152,28 @@ def test_what_dlt_or_duckdb_cannot_stage_is_refused(
     else:
         assert problem is not None
         assert reason in problem
+
+
+@pytest.mark.parametrize(
+    ("amount", "staged"),
+    [
+        ("0.30000000000000004", "0.300000000"),  # a double's noise
+        ("0.1234567895", "0.123456790"),  # half away from zero, as DuckDB's cast rounds
+        ("-0.1234567895", "-0.123456790"),
+        ("12345678901234567890123.1234567895", "12345678901234567890123.123456790"),
+        ("12.5", "12.5"),  # 9 places or fewer: untouched
+        ("1E+5", "1E+5"),
+    ],
+)
+def test_top_level_numbers_are_staged_to_nine_places_and_nested_ones_exactly(
+    amount: str, staged: str
+) -> None:
+    record = invoice(total=Decimal(amount), brand_new=Decimal(amount))
+    record["line_items"][0]["total"] = Decimal(amount)
+    [fitted], rejected = split_valid("invoices", [record], lambda reject: None)
+    assert rejected == 0
+    assert str(fitted["total"]) == str(fitted["brand_new"]) == staged
+    assert str(fitted["line_items"][0]["total"]) == amount  # staged as JSON text
 
 
 def test_nesting_beyond_64_levels_is_refused_without_exhausting_the_stack() -> None:
