@@ -25,8 +25,8 @@ from benchmarks.accounts import FINCOME_KEY, METRONOME_TOKEN, PAGE_SIZE
 from destinations.fincome import FincomeSettings
 from pipelines.config import PushSettings, load_mapping
 from pipelines.datadir import resolve_data_dir
-from pipelines.extract import STAGING_MAX_QUERY_BYTES, run_extract
-from pipelines.heap import limit_malloc_arenas
+from pipelines.extract import STAGING_FILE_FORMAT, run_extract
+from pipelines.heap import arrow_allocates_with_malloc, limit_malloc_arenas
 from pipelines.push import run_push
 from pipelines.transform.runner import run_transform
 from sources.metronome import MetronomeSettings, metronome_source
@@ -113,16 +113,24 @@ def pull(args: argparse.Namespace) -> dict[str, Any]:
     those two resources) or the peer (dlt's generic `rest_api_source`), same workers."""
     source = _peer_source(args) if args.peer else _our_source(args)
     # ours stages as `run_extract` does; the peer as dlt's duckdb destination does by default
-    caps: dict[str, Any] = {} if args.peer else {"max_query_length": STAGING_MAX_QUERY_BYTES}
+    # (SQL inserts), or with `--parquet` in the same format as ours
+    file_format = STAGING_FILE_FORMAT if args.parquet or not args.peer else None
+    if not args.peer:
+        arrow_allocates_with_malloc()
     pipeline = dlt.pipeline(
         pipeline_name="bench_pull",
-        destination=dlt.destinations.duckdb(str(Path(args.data_dir) / "pull.duckdb"), **caps),
+        destination=dlt.destinations.duckdb(str(Path(args.data_dir) / "pull.duckdb")),
         dataset_name="pulled",
         pipelines_dir=str(Path(args.data_dir) / "dlt"),
     )
     started = time.perf_counter()
     workers = args.concurrency
-    pipeline.extract(source, workers=workers, max_parallel_items=max(20, 2 * workers))
+    pipeline.extract(
+        source,
+        workers=workers,
+        max_parallel_items=max(20, 2 * workers),
+        loader_file_format=file_format,
+    )
     fetched = time.perf_counter() - started
     counts = pipeline.normalize().row_counts
     pipeline.load().raise_on_failed_jobs()
@@ -191,6 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     sync_command.add_argument("--skip-push", action="store_true")
     sync_command.add_argument("--time-transform", action="store_true")
     commands.choices["pull"].add_argument("--peer", action="store_true")
+    commands.choices["pull"].add_argument("--parquet", action="store_true")
     return parser
 
 

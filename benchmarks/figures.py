@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from benchmarks.peers import PEER_PULL, PEER_PULL_PARQUET
+
 
 @dataclass(frozen=True)
 class Figure:
@@ -166,9 +168,8 @@ def _peers(size: str, raw: dict[str, Any]) -> list[Figure]:
     figures = []
     pull = peers.get("pull")
     if pull:
-        speedup = _ratio(
-            _invoices_per_second(pull["ours"]), _invoices_per_second(pull["rest_api_source"])
-        )
+        ours = _invoices_per_second(pull["ours"])
+        speedup = _ratio(ours, _invoices_per_second(pull[PEER_PULL]))
         figures.append(
             Figure(
                 "peers",
@@ -180,6 +181,19 @@ def _peers(size: str, raw: dict[str, Any]) -> list[Figure]:
                 _check(speedup, lambda v: v > 1),
             )
         )
+        if PEER_PULL_PARQUET in pull:
+            like_for_like = _ratio(ours, _invoices_per_second(pull[PEER_PULL_PARQUET]))
+            figures.append(
+                Figure(
+                    "peers",
+                    "pull: ours / rest_api_source's staging Parquet too",
+                    size,
+                    like_for_like,
+                    "x",
+                    "(context)",
+                    None,
+                )
+            )
     push = peers.get("push") or {}
     if "server" in push and "failed" not in push:
         ours = raw["full"]["fincome_server"]["requests_per_second"]

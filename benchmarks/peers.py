@@ -59,11 +59,21 @@ class PeerRunner:
         return results
 
 
+# the peer as dlt configures DuckDB by default (SQL inserts), and with our staging format
+PEER_PULL = "rest_api_source"
+PEER_PULL_PARQUET = "rest_api_source, Parquet"
+PULLS: tuple[tuple[str, list[str]], ...] = (
+    ("ours", []),
+    (PEER_PULL, ["--peer"]),
+    (PEER_PULL_PARQUET, ["--peer", "--parquet"]),
+)
+
+
 def _pulls(size: Size, plan: Plan, metronome: Emulator) -> dict[str, Any]:
     from benchmarks.measurements import run_child
 
     results: dict[str, Any] = {}
-    for who, flag in (("ours", []), ("rest_api_source", ["--peer"])):
+    for who, flag in PULLS:
         metronome.clear_log()
         data_dir = plan.workdir / size.name / f"pull-{who}"
         arguments = ["pull", "--data-dir", str(data_dir), "--metronome", metronome.url]

@@ -221,7 +221,10 @@ def peers_section(results: dict[str, Any]) -> str:
             "to those two resources, the peer dlt's `rest_api_source` with `invoices` a "
             "parallelized child of `customers`, both with the same page size and extract "
             "workers. Ours also reads archived customers (a second listing), which the peer "
-            "does not, so throughput is compared per invoice. Push: drt's `rest_api` destination "
+            "does not, so throughput is compared per invoice. Ours stages Parquet, as "
+            "`run_extract` does; the peer runs twice: as dlt's DuckDB destination stages by "
+            "default (SQL inserts, the target's comparison), and staging Parquet too. "
+            "Push: drt's `rest_api` destination "
             "sending the exact bodies our push sent, one sync per collection in our order; drt "
             "sends one row at a time (it has no per-request concurrency).",
         ]

@@ -21,6 +21,7 @@ from typing import Any
 
 import dlt
 import duckdb
+from dlt.common.typing import TLoaderFileFormat
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.pipeline.exceptions import PipelineStepFailed
 
@@ -28,7 +29,7 @@ from destinations.fincome.ledger import LedgerStore, Reject
 from httpkit import RequestStats
 from pipelines.config import ConfigError, env_key
 from pipelines.datadir import DataDir
-from pipelines.heap import release_freed_memory
+from pipelines.heap import arrow_allocates_with_malloc, release_freed_memory
 from pipelines.progress import Bars, Counter, no_bars
 from pipelines.shards import Shard
 from sources.metronome import ExtractProgress, ExtractReject, MetronomeSettings, metronome_source
@@ -36,13 +37,11 @@ from sources.metronome.client import MetronomeAuthError, MetronomeError
 
 PIPELINE_NAME = "metronome_extract"
 DATASET = "metronome_raw"
-# dlt loads DuckDB with INSERT ... VALUES statements of up to half this many bytes (32 MB by
-# default). DuckDB's parse of a 16 MB statement of invoices peaked at 1.2 GB of memory on 10k
-# invoices; 1 MB statements load as fast in a third of that (benchmarks/report.md).
-STAGING_MAX_QUERY_BYTES = 2 * 1024 * 1024
-# One load job at a time: each holds its parsed statements outside DuckDB's capped buffer
-# pool (a quarter more peak memory with dlt's default of 20 on the L benchmark account), and
-# DuckDB writes one table at a time anyway (the load took as long).
+# dlt's default for DuckDB is SQL (INSERT ... VALUES), which DuckDB must parse: on the L
+# benchmark account the load took 26 s, against 9 s from Parquet (benchmarks/notes.md).
+STAGING_FILE_FORMAT: TLoaderFileFormat = "parquet"
+# One load job at a time: DuckDB writes one table at a time anyway, and each job holds its
+# file's rows in memory (with SQL files, dlt's default of 20 jobs peaked a quarter higher).
 LOAD_WORKERS = 1
 TABLES = ("customers", "customer_plans", "plans", "plan_charges", "credit_types", "invoices")
 
@@ -111,7 +110,6 @@ def extract_pipeline(data_dir: DataDir) -> dlt.Pipeline:
             DuckDbCredentials(
                 str(data_dir.duckdb_path), global_config={"memory_limit": data_dir.memory_setting}
             ),
-            max_query_length=STAGING_MAX_QUERY_BYTES,
         ),
         dataset_name=DATASET,
         pipelines_dir=str(data_dir.dlt_dir),
@@ -136,6 +134,7 @@ def run_extract(
     customers = (bars or no_bars()).counter("extract: customers read")
     try:
         pipeline = extract_pipeline(data_dir)
+        arrow_allocates_with_malloc()
         resumed = _finish_pending(pipeline)
         source = metronome_source(
             **asdict(settings),
@@ -151,8 +150,14 @@ def run_extract(
         # one extract thread per concurrent customer read; dlt keeps at most
         # max_parallel_items reads queued, so it must not be the tighter bound
         workers = settings.max_concurrency
-        pipeline.extract(source, workers=workers, max_parallel_items=max(20, 2 * workers))
+        pipeline.extract(
+            source,
+            workers=workers,
+            max_parallel_items=max(20, 2 * workers),
+            loader_file_format=STAGING_FILE_FORMAT,
+        )
         normalized = pipeline.normalize()
+        release_freed_memory()  # the normalize's buffers, before the load's peak (the merge)
         loaded = pipeline.load(workers=LOAD_WORKERS)
         loaded.raise_on_failed_jobs()
     except PipelineStepFailed as exc:

@@ -37,6 +37,17 @@ def release_freed_memory() -> None:
         libc.malloc_trim(0)
 
 
+def arrow_allocates_with_malloc() -> None:
+    """Make pyarrow (dlt's Parquet writer) allocate with malloc, not its own jemalloc.
+
+    jemalloc keeps what it freed for reuse, out of reach of `release_freed_memory`: the L
+    extract peaked at 395 MB with it and 356 MB with malloc, in the same time.
+    """
+    import pyarrow  # only the extract needs it; importing it costs about 40 MB resident
+
+    pyarrow.set_memory_pool(pyarrow.system_memory_pool())
+
+
 def _glibc() -> ctypes.CDLL | None:
     if not sys.platform.startswith("linux"):
         return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections import Counter
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -134,6 +135,30 @@ def test_money_is_decimal_and_nested_objects_stay_whole(
     assert [t[0] for t in tables] == sorted(
         ["customers", "customer_plans", "plans", "plan_charges", "credit_types", "invoices"]
     )
+
+
+def test_amounts_with_a_doubles_noise_stage_rounded_to_the_columns_nine_places(
+    metronome_api: MetronomeEmulator, settings: MetronomeSettings, data_dir: DataDir
+) -> None:
+    # Parquet refuses to drop digits: one such value used to fail the whole load
+    customer = metronome_api.customers()[0]["id"]
+    good = metronome_api.invoices(customer)[0]
+    noise = Decimal("0.30000000000000004")
+    lines = [{**good["line_items"][0], "total": noise}, *good["line_items"][1:]]
+    noisy = metronome_api.inject(
+        {**good, "id": "noisy", "total": noise, "rate": noise, "line_items": lines}, customer
+    )
+
+    result = run_extract(data_dir, settings)
+
+    assert not result.rejects
+    row = staged(
+        data_dir,
+        "SELECT total::VARCHAR, rate::VARCHAR, line_items->>'$[0].total' "
+        f"FROM metronome_raw.invoices WHERE id = '{noisy}'",
+    )
+    assert row == [("0.300000000", "0.300000000", str(noise))]  # nested JSON stays exact
+    assert staged_invoices(data_dir) == emulator_invoices(metronome_api)
 
 
 def test_pages_of_one_and_faults_mid_walk_still_stage_everything(
