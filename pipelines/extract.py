@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
+from contextlib import closing
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from datetime import time as clock_time
@@ -21,6 +22,7 @@ from typing import Any
 
 import dlt
 import duckdb
+from dlt.common.pipeline import LoadInfo
 from dlt.common.typing import TLoaderFileFormat
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.pipeline.exceptions import PipelineStepFailed
@@ -135,7 +137,7 @@ def run_extract(
     try:
         pipeline = extract_pipeline(data_dir)
         arrow_allocates_with_malloc()
-        resumed = _finish_pending(pipeline)
+        resumed = _finish_pending(pipeline, data_dir)
         source = metronome_source(
             **asdict(settings),
             full_refresh=options.full_refresh,
@@ -158,8 +160,7 @@ def run_extract(
         )
         normalized = pipeline.normalize()
         release_freed_memory()  # the normalize's buffers, before the load's peak (the merge)
-        loaded = pipeline.load(workers=LOAD_WORKERS)
-        loaded.raise_on_failed_jobs()
+        loaded = _load(pipeline, data_dir)
     except PipelineStepFailed as exc:
         raise _explain(exc) from exc
     release_freed_memory()
@@ -188,15 +189,29 @@ def _count(customers: Counter, event: ExtractProgress) -> None:
         customers.advance()
 
 
-def _finish_pending(pipeline: dlt.Pipeline) -> int:
+def _finish_pending(pipeline: dlt.Pipeline, data_dir: DataDir) -> int:
     pending = len(pipeline.list_extracted_load_packages()) + len(
         pipeline.list_normalized_load_packages()
     )
     if pending:
         log.warning("loading %d package(s) left pending by an interrupted run", pending)
         pipeline.normalize()
-        pipeline.load(workers=LOAD_WORKERS).raise_on_failed_jobs()
+        _load(pipeline, data_dir)
     return pending
+
+
+def _load(pipeline: dlt.Pipeline, data_dir: DataDir) -> LoadInfo:
+    """dlt's load, with the DuckDB file held open throughout.
+
+    dlt closes its connection after each load job, and closing a file's last connection
+    checkpoints and shuts the database: on the L benchmark account the load spent 45% of its
+    time closing and reopening it (8.8 s, 5.8 s held open). Connections to one file in one
+    process share its database, so one held here keeps it open between jobs.
+    """
+    with closing(data_dir.connect()):
+        loaded = pipeline.load(workers=LOAD_WORKERS)
+    loaded.raise_on_failed_jobs()
+    return loaded
 
 
 def _midnight(day: date | None) -> datetime | None:
