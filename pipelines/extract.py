@@ -196,7 +196,10 @@ def _finish_pending(pipeline: dlt.Pipeline, data_dir: DataDir) -> int:
     if pending:
         log.warning("loading %d package(s) left pending by an interrupted run", pending)
         pipeline.normalize()
-        _load(pipeline, data_dir)
+        # a run killed before dlt saved its schema left none to load with (dlt's load would
+        # return nothing): this run's extract saves it, and its load takes these along
+        if pipeline.default_schema_name:
+            _load(pipeline, data_dir)
     return pending
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import shutil
 from collections import Counter
 from datetime import date
 from decimal import Decimal
@@ -358,5 +360,28 @@ def test_a_package_left_by_an_interrupted_run_is_loaded_first(
     result = run_extract(data_dir, settings)
 
     assert result.resumed_packages == 1
+    assert not extract_pipeline(data_dir).has_pending_data
+    assert staged_invoices(data_dir) == emulator_invoices(metronome_api)
+
+
+def test_a_package_left_before_dlt_saved_its_schema_is_loaded_with_the_run(
+    metronome_api: MetronomeEmulator, settings: MetronomeSettings, data_dir: DataDir
+) -> None:
+    """A kill between dlt committing the package and saving the pipeline's schema (found by
+    the kill test): dlt's load then has no schema to load with and returns nothing."""
+    from sources.metronome import metronome_source
+
+    interrupted = extract_pipeline(data_dir)
+    interrupted.extract(metronome_source(**dataclasses.asdict(settings), customer_ids=["nobody"]))
+    working = data_dir.dlt_dir / interrupted.pipeline_name
+    shutil.rmtree(working / "schemas")
+    state = json.loads((working / "state.json").read_text())
+    state.update(default_schema_name=None, schema_names=[])
+    (working / "state.json").write_text(json.dumps(state))
+
+    result = run_extract(data_dir, settings)
+
+    assert result.resumed_packages == 1
+    assert len(result.load_ids) == 2  # the pending package, then this run's
     assert not extract_pipeline(data_dir).has_pending_data
     assert staged_invoices(data_dir) == emulator_invoices(metronome_api)
