@@ -1,6 +1,7 @@
 """Keep the sync's resident memory close to what it uses: glibc's allocator keeps freed heap
-and grows one arena per busy thread unless told otherwise. On a libc that is not glibc (musl,
-macOS, Windows) both calls here do nothing."""
+and grows one arena per busy thread unless told otherwise, and pyarrow brings an allocator
+of its own. On a libc that is not glibc (musl, macOS, Windows) the two glibc calls here do
+nothing."""
 
 from __future__ import annotations
 
