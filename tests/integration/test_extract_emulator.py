@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from pipelines.datadir import DataDir, resolve_data_dir
-from pipelines.extract import ExtractOptions, extract_pipeline, run_extract
+from pipelines.extract import TABLES, ExtractOptions, extract_pipeline, run_extract
 from sources.metronome import MetronomeSettings
 from tests.fixtures.metronome import MetronomeEmulator
 
@@ -106,8 +106,15 @@ def test_load_files_of_a_few_rows_each_stage_everything_once(
     result = run_extract(data_dir, settings)
 
     package = extract_pipeline(data_dir).get_load_package_info(result.load_ids[0])
-    files = Counter(job.job_file_info.table_name for job in package.jobs["completed_jobs"])
+    jobs = package.jobs["completed_jobs"]
+    files = Counter(job.job_file_info.table_name for job in jobs)
     assert files["invoices"] >= len(metronome_api.state()["invoices"]) // 3
+    staged_from = {
+        (job.job_file_info.table_name, job.job_file_info.file_format)
+        for job in jobs
+        if job.job_file_info.table_name in TABLES and job.job_file_info.file_format != "sql"
+    }  # "sql": dlt's merge of each table's staged rows
+    assert staged_from == {(table, "parquet") for table in TABLES}  # not parsed from SQL
     assert staged_invoices(data_dir) == emulator_invoices(metronome_api)
     assert staged(data_dir, "SELECT count(*) - count(DISTINCT id) FROM metronome_raw.invoices") == [
         (0,)
