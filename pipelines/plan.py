@@ -64,6 +64,11 @@ class CollectionPlan:
     def writes(self) -> int:
         return sum(len(ids) for ids in self.ids.values())
 
+    @property
+    def creates(self) -> int:
+        """Items created, embedded lines included (those are no writes of their own)."""
+        return len(self.ids["create"]) + self.embedded
+
 
 @dataclass
 class PushPlan:

@@ -270,9 +270,8 @@ def _done(before: PushPlan, after: PushPlan) -> dict[str, dict[str, int]]:
     done: dict[str, dict[str, int]] = {}
     for name, planned in before.collections.items():
         left = after.collections[name]
-        planned_creates = len(planned.ids["create"]) + planned.embedded
         done[name] = {
-            "created": planned_creates - len(left.ids["create"]) - left.embedded,
+            "created": planned.creates - left.creates,
             "updated": len(set(planned.ids["update"]) - set(left.ids["update"])),
             "deleted": len(set(planned.ids["delete"]) - set(left.ids["delete"])),
         }

@@ -71,7 +71,7 @@ def _entities(db: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
     entities = {}
     for name, collection_plan in plan.collections.items():
         pending = {op: len(collection_plan.ids[op]) for op in OPS}
-        pending["create"] += collection_plan.embedded
+        pending["create"] = collection_plan.creates
         entities[name] = {
             "desired": desired.get(name, 0),
             "pushed": pushed.get(name, 0),

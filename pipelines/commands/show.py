@@ -68,7 +68,7 @@ def render_push(console: Console, result: PushResult) -> None:
 
 def _cells(plan: CollectionPlan, done: dict[str, int] | None) -> list[str]:
     counts = {op: len(plan.ids[op]) for op in OPS}
-    counts["create"] += plan.embedded
+    counts["create"] = plan.creates
     cells = []
     for op, past in zip(OPS, ("created", "updated", "deleted"), strict=True):
         text = f"{counts[op]:,}"
