@@ -37,7 +37,14 @@ from destinations.fincome.settings import (
     FincomeSettings,
     check_knobs,
 )
-from httpkit import AdaptivePacer, RequestStats, ResilientSender, RetryPolicy, check_base_url
+from httpkit import (
+    AdaptivePacer,
+    CookielessClient,
+    RequestStats,
+    ResilientSender,
+    RetryPolicy,
+    check_base_url,
+)
 
 USER_AGENT = "billing-sync-fincome/0.1"
 WriteAction = Literal["created", "updated", "deleted", "absent"]
@@ -97,7 +104,7 @@ class FincomeClient:
             paths if isinstance(paths, CollectionPaths) else CollectionPaths.from_mapping(paths)
         )
         self._secret = api_key
-        self._http = httpx.Client(
+        self._http = CookielessClient(
             base_url=self.base_url,
             headers={
                 api_key_header: api_key,

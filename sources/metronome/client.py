@@ -16,7 +16,14 @@ from typing import Any
 
 import httpx
 
-from httpkit import AdaptivePacer, RequestStats, ResilientSender, RetryPolicy, check_base_url
+from httpkit import (
+    AdaptivePacer,
+    CookielessClient,
+    RequestStats,
+    ResilientSender,
+    RetryPolicy,
+    check_base_url,
+)
 from sources.metronome.settings import MAX_PAGE_SIZE, MetronomeSettings
 
 BASE_URL_KEY = "SOURCES__METRONOME__BASE_URL"
@@ -80,7 +87,7 @@ class MetronomeClient:
     ) -> None:
         url = check_base_url(base_url, key=BASE_URL_KEY, allow_insecure_http=allow_insecure_http)
         self.page_size = page_size
-        self._http = httpx.Client(
+        self._http = CookielessClient(
             base_url=url,
             headers={
                 "Authorization": f"Bearer {api_token}",
