@@ -11,7 +11,9 @@ relative DuckDB path would then point somewhere else.
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,6 +23,8 @@ import duckdb
 from filelock import FileLock, Timeout
 
 from pipelines.config import load_duckdb_memory_limit
+
+log = logging.getLogger(__name__)
 
 DATA_DIR_ENV = "BILLING_SYNC_DATA_DIR"
 DEFAULT_DATA_DIR = "./data"
@@ -34,6 +38,11 @@ DEFAULT_DATA_DIR = "./data"
 DUCKDB_MEMORY_LIMIT = 128 * 2**20  # bytes
 # The push's load needs a fraction of that: see `DataDir.lower_cap`.
 LOAD_CAP_SHARE = 0.5
+# dlt saves a file by writing it as `<16 hex digits>` in the same folder, then renaming it
+# (`FileStorage.save_atomic`). A kill between the two leaves the temp file, and dlt takes
+# every file in a pipeline's `schemas` folder for a schema: aborting the killed run's package
+# then failed on `<hex>.schema.json` (found by the kill test).
+DLT_TEMP_FILE = re.compile(r"[0-9a-f]{16}")
 
 
 class RunLockHeld(Exception):
@@ -96,6 +105,24 @@ class DataDir:
             yield
         finally:
             connection.execute(f"SET memory_limit = '{self.memory_setting}'")
+
+    def discard_interrupted_writes(self, pipeline_name: str) -> list[Path]:
+        """Delete the temp files a killed run left in a dlt pipeline's own folders (its
+        working folder and `schemas`) and return them. Only under the run lock: another
+        run's save in progress would look the same."""
+        working = self.dlt_dir / pipeline_name
+        left = [
+            path
+            for folder in (working, working / "schemas")
+            if folder.is_dir()
+            for path in folder.iterdir()
+            if path.is_file() and DLT_TEMP_FILE.fullmatch(path.name)
+        ]
+        for path in left:
+            path.unlink()
+        if left:
+            log.warning("removed %d file(s) dlt left half-written in %s", len(left), working)
+        return left
 
     def ensure(self) -> DataDir:
         """Create the folders (not the DuckDB file) and return self."""

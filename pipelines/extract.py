@@ -105,7 +105,7 @@ class ExtractResult:
 
 
 def extract_pipeline(data_dir: DataDir) -> dlt.Pipeline:
-    data_dir.ensure()
+    data_dir.ensure().discard_interrupted_writes(PIPELINE_NAME)
     return dlt.pipeline(
         pipeline_name=PIPELINE_NAME,
         destination=dlt.destinations.duckdb(

@@ -205,6 +205,7 @@ def _push(
     """
     client = shared_client(settings.fincome)
     before = client.stats.snapshot()
+    data_dir.discard_interrupted_writes(PIPELINE_NAME)
     pipeline = dlt.pipeline(
         pipeline_name=PIPELINE_NAME,
         destination=_destination(data_dir, settings),

@@ -392,3 +392,30 @@ def test_a_package_left_before_dlt_saved_its_schema_is_loaded_with_the_run(
     assert len(result.load_ids) == 2  # the pending package, then this run's
     assert not extract_pipeline(data_dir).has_pending_data
     assert staged_invoices(data_dir) == emulator_invoices(metronome_api)
+
+
+def test_a_temp_file_dlt_left_when_killed_mid_save_does_not_stop_the_next_run(
+    data_dir: DataDir,
+) -> None:
+    """dlt saves by writing `<16 hex digits>` and renaming it; a kill in between (found by
+    the kill test, in the push) left one in `schemas`, which dlt then took for a schema: the
+    next run's abort of the killed package failed on `<hex>.schema.json`. Both pipelines are
+    opened the same way, through `DataDir.discard_interrupted_writes`."""
+    first = extract_pipeline(data_dir)
+    first.extract([{"id": "a"}], table_name="left_by_a_killed_run")
+    first.normalize()
+    first.load()
+    schemas = data_dir.dlt_dir / first.pipeline_name / "schemas"
+    left = schemas / "2a3c989983d55bbb"
+    left.write_text('{"name": "half-written')
+    first.extract([{"id": "b"}], table_name="left_by_a_killed_run")  # pending when killed
+
+    reopened = extract_pipeline(data_dir)
+    reopened.abort_packages()
+
+    assert not left.exists()
+    assert not reopened.has_pending_data
+    assert reopened.schema_names == [first.default_schema_name]
+    assert sorted(path.name for path in schemas.iterdir()) == [
+        f"{first.default_schema_name}.schema.json"
+    ]
