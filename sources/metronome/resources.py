@@ -36,7 +36,6 @@ from sources.metronome.settings import (
     PLAN_DETAILS_PATH,
     PLANS_PATH,
 )
-from sources.metronome.stageable import fitted_to_columns
 
 Row = dict[str, Any]
 log = logging.getLogger(__name__)
@@ -91,11 +90,7 @@ def list_plans(client: MetronomeClient, on_reject: RejectSink) -> Iterator[Row]:
                 on_reject(make_reject("plans", summary, problem))
                 continue
             path = PLAN_DETAILS_PATH.format(plan_id=quote(summary["id"], safe=""))
-            plan = {**summary, **client.get_object(path)}
-            if problem := check_record("plans", plan):
-                on_reject(make_reject("plans", plan, problem))
-            else:
-                yield fitted_to_columns(plan)
+            yield from split_valid("plans", [{**summary, **client.get_object(path)}], on_reject)[0]
 
 
 def list_plan_charges(
