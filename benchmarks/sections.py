@@ -223,9 +223,8 @@ def peers_section(results: dict[str, Any]) -> str:
             "workers. Ours also reads archived customers (a second listing), which the peer "
             "does not, so throughput is compared per invoice. Ours stages as `run_extract` "
             "does (Parquet, the file held open through the load); the peer runs twice: as "
-            "dlt's DuckDB destination stages by "
-            "default (SQL inserts, the target's comparison), and staging Parquet too. "
-            "Push: drt's `rest_api` destination "
+            "dlt's DuckDB destination stages by default (SQL inserts, the target's "
+            "comparison), and staging Parquet too. Push: drt's `rest_api` destination "
             "sending the exact bodies our push sent, one sync per collection in our order; drt "
             "sends one row at a time (it has no per-request concurrency).",
         ]
