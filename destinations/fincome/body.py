@@ -9,9 +9,9 @@ hash of a row equals the destination's hash of the same row however it travelled
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 from typing import Any, Literal
 
 import orjson
@@ -19,6 +19,10 @@ import orjson
 from destinations.fincome.schema import Collection, FieldKind, collection
 
 Operation = Literal["create", "update"]
+_ONE = Decimal(1)
+# Room for every digit a number can bring (DuckDB's DECIMAL(38,9) holds 38; Python's default
+# context keeps 28, rounding the rest away or failing to write a long integer out plainly).
+_EXACT = Context(prec=200)
 
 
 class BodyError(ValueError):
@@ -34,7 +38,10 @@ def canonical_body(
     """
     spec = collection(name) if isinstance(name, str) else name
     kinds = spec.body_kinds if op == "create" else spec.update_body_kinds
-    return {field: normalize(kind, row.get(field), field) for field, kind in kinds}
+    return {
+        field: None if (value := row.get(field)) is None else _BY_KIND[kind](value, field)
+        for field, kind in kinds
+    }
 
 
 def embedded_rows(name: str | Collection, row: Mapping[str, Any]) -> list[Mapping[str, Any]] | None:
@@ -56,7 +63,8 @@ def row_hash(name: str | Collection, row: Mapping[str, Any]) -> str:
 
 def body_hash(body: Mapping[str, Any]) -> str:
     """The hash of a canonical create body: `row_hash` without normalising the row again."""
-    canonical = orjson.dumps(dict(body), default=_decimal_text, option=orjson.OPT_SORT_KEYS)
+    plain = body if type(body) is dict else dict(body)  # orjson takes exact dicts only
+    canonical = orjson.dumps(plain, default=_decimal_text, option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(canonical).hexdigest()[:32]
 
 
@@ -75,19 +83,37 @@ def to_json(body: Any) -> bytes:
 
 
 def normalize(kind: FieldKind, value: Any, field: str = "?") -> Any:
-    if value is None:
-        return None
-    if kind == "string":
-        return _iso(value) if isinstance(value, datetime) else str(value)
-    if kind == "number":
-        return _decimal(value, field)
-    if kind == "integer":
-        number = _decimal(value, field)
-        if number != number.to_integral_value():
-            raise BodyError(f"{field}: {value!r} is not an integer")
-        return int(number)
-    if kind == "datetime":
-        return _iso(_datetime(value, field))
+    return None if value is None else _BY_KIND[kind](value, field)
+
+
+def _string(value: Any, field: str) -> str:
+    if type(value) is str:  # the common case first: no isinstance chain
+        return value
+    return _iso(value) if isinstance(value, datetime) else str(value)
+
+
+def _number(value: Any, field: str) -> Decimal:
+    if type(value) is int:
+        return Decimal(value)  # already plain: no exponent, no trailing zeros
+    if type(value) is Decimal:  # the common case: no conversion, no isinstance chain
+        return _plain(value, field, value)
+    return _decimal(value, field)
+
+
+def _integer(value: Any, field: str) -> int:
+    if type(value) is int:
+        return value
+    number = _decimal(value, field)
+    if number != number.to_integral_value():
+        raise BodyError(f"{field}: {value!r} is not an integer")
+    return int(number)
+
+
+def _datetime_text(value: Any, field: str) -> str:
+    return _iso(_datetime(value, field))
+
+
+def _object(value: Any, field: str) -> Any:
     if isinstance(value, str | bytes):  # a JSON column read back from DuckDB
         try:
             value = orjson.loads(value)
@@ -98,6 +124,15 @@ def normalize(kind: FieldKind, value: Any, field: str = "?") -> Any:
     return _json_value(value)
 
 
+_BY_KIND: dict[FieldKind, Callable[[Any, str], Any]] = {
+    "string": _string,
+    "number": _number,
+    "integer": _integer,
+    "datetime": _datetime_text,
+    "object": _object,
+}
+
+
 def _decimal(value: Any, field: str) -> Decimal:
     if isinstance(value, bool):
         raise BodyError(f"{field}: {value!r} is not a number")
@@ -105,11 +140,17 @@ def _decimal(value: Any, field: str) -> Decimal:
         number = Decimal(value) if isinstance(value, Decimal | int | str) else Decimal(repr(value))
     except (InvalidOperation, ValueError, TypeError):
         raise BodyError(f"{field}: {value!r} is not a number") from None
+    return _plain(number, field, value)
+
+
+def _plain(number: Decimal, field: str, given: Any) -> Decimal:
     if not number.is_finite():
-        raise BodyError(f"{field}: {value!r} is not a finite number")
+        raise BodyError(f"{field}: {given!r} is not a finite number")
     # 12.30 and 12.3 are the same amount: strip trailing zeros, keep plain notation
-    normalized = number.normalize()
-    return normalized.quantize(Decimal(1)) if normalized == normalized.to_integral() else normalized
+    normalized = number.normalize(_EXACT)
+    if normalized == normalized.to_integral():
+        return normalized.quantize(_ONE, context=_EXACT)
+    return normalized
 
 
 def _datetime(value: Any, field: str) -> datetime:
@@ -132,10 +173,14 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
 
 
+_PLAIN = (str, int)  # exact types: a bool (an int too) takes the general path
+
+
 def _json_value(value: Any) -> Any:
     """Free-form JSON (custom properties): decimals and datetimes become strings, as dlt does."""
     if isinstance(value, Mapping):
-        return {str(k): _json_value(v) for k, v in value.items()}
+        # the transform's custom properties hold only text and ints: kept as they are
+        return {str(k): v if type(v) in _PLAIN else _json_value(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_json_value(v) for v in value]
     if isinstance(value, Decimal):
