@@ -16,7 +16,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -143,33 +143,47 @@ class _Tables:
         if self.cursor is None or table not in self.columns:
             return []
         columns = self.columns[table]
-        select = ", ".join(f'"{name}"' for name, _ in columns)
+        select = ", ".join(_selected(name, sql_type) for name, sql_type in columns)
         query = f"SELECT {select} FROM {DATASET}.{table}"
         params: list[Any] = []
         if where is not None:
             query += f" WHERE {where} IN (SELECT unnest(?::VARCHAR[]))"
             params.append(ids)
-        converters = [(name, _converter(sql_type)) for name, sql_type in columns]
-        return [
-            {name: convert(value) for (name, convert), value in zip(converters, row, strict=True)}
-            for row in self.cursor.execute(f"{query} ORDER BY {order}", params).fetchall()
+        names = [name for name, _ in columns]
+        # only the columns that need it go through Python: text columns come as they are
+        converted = [
+            (name, convert)
+            for name, sql_type in columns
+            if (convert := _converter(sql_type)) is not None
         ]
+        rows = []
+        for values in self.cursor.execute(f"{query} ORDER BY {order}", params).fetchall():
+            row = dict(zip(names, values, strict=True))
+            for name, convert in converted:
+                row[name] = convert(row[name])
+            rows.append(row)
+        return rows
 
 
-def _converter(sql_type: str) -> Callable[[Any], Any]:
+def _selected(name: str, sql_type: str) -> str:
+    # DuckDB hands timestamps to Python as datetimes with a pytz zone, several times slower
+    # than an integer: microseconds since the epoch are turned into ISO text here instead
+    if sql_type.startswith("TIMESTAMP"):
+        return f'epoch_us("{name}") AS "{name}"'
+    return f'"{name}"'
+
+
+def _converter(sql_type: str) -> Callable[[Any], Any] | None:
     if sql_type == "JSON":
         return _from_json
     if sql_type.startswith("TIMESTAMP"):
-        return _to_iso
+        return _iso_from_epoch_us
     if sql_type.startswith("DECIMAL"):
         return _plain_decimal
-    return _unchanged
+    return None
 
 
-def _unchanged(value: Any) -> Any:
-    return value
-
-
+_EPOCH = datetime(1970, 1, 1)  # naive: isoformat() then has no offset to strip
 _JSON = json.JSONDecoder(parse_float=Decimal)  # one decoder: json.loads(...) builds one per call
 
 
@@ -177,11 +191,11 @@ def _from_json(value: str | None) -> Any:
     return None if value is None else _JSON.decode(value)
 
 
-def _to_iso(value: datetime | None) -> str | None:
-    if value is None:
+def _iso_from_epoch_us(microseconds: int | None) -> str | None:
+    """`2024-05-01T00:00:00Z`, with `.ffffff` only when there are microseconds."""
+    if microseconds is None:
         return None
-    moment = value if value.tzinfo else value.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return (_EPOCH + timedelta(microseconds=microseconds)).isoformat() + "Z"
 
 
 def _plain_decimal(value: Decimal | None) -> Decimal | None:
