@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
+from functools import cached_property
 from typing import Any
 
 from pipelines.transform.currencies import minor_unit_exponent
@@ -47,23 +48,22 @@ class Currency:
     factor: Decimal  # Fincome amount = Metronome amount x factor
     exponent: int  # ISO 4217 minor unit: 2 for USD, 0 for JPY, 3 for KWD
 
-    @property
+    @cached_property
     def minor_unit(self) -> Decimal:
         return Decimal(1).scaleb(-self.exponent)
 
+    # MONEY_CONTEXT's own methods, not `localcontext`: these run for every line of every
+    # invoice, and entering a local context copies the context each time
     def convert(self, amount: Decimal) -> Decimal:
         """The exact amount in this currency (not yet rounded)."""
-        with localcontext(MONEY_CONTEXT):
-            return amount * self.factor
+        return MONEY_CONTEXT.multiply(amount, self.factor)
 
     def round(self, amount: Decimal) -> Decimal:
-        with localcontext(MONEY_CONTEXT):
-            return plain_zero(amount.quantize(self.minor_unit, rounding=ROUND_HALF_EVEN))
+        return plain_zero(amount.quantize(self.minor_unit, ROUND_HALF_EVEN, MONEY_CONTEXT))
 
     def unit_price(self, amount: Decimal) -> Decimal | None:
         """A converted unit price to 9 decimals, None when it cannot travel exactly."""
-        with localcontext(MONEY_CONTEXT):
-            price = (amount * self.factor).quantize(PRICE_PLACES, rounding=ROUND_HALF_EVEN)
+        price = self.convert(amount).quantize(PRICE_PLACES, ROUND_HALF_EVEN, MONEY_CONTEXT)
         return plain_zero(price) if sendable(price) else None
 
 
