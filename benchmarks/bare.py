@@ -38,6 +38,8 @@ def _client(url: str, headers: dict[str, str], concurrency: int) -> httpx.Client
 
 
 def _fan_out(work: Callable[[Any], Any], items: Iterable[Any], concurrency: int) -> list[Any]:
+    if concurrency == 1:  # in the calling thread: no handoff to a pool per request
+        return [work(item) for item in items]
     with ThreadPoolExecutor(concurrency) as pool:
         return list(pool.map(work, items))
 
@@ -74,7 +76,12 @@ def fetch_everything(url: str, concurrency: int) -> dict[str, Any]:
         pages("/v1/credit-types/list")
         invoices = sum(_fan_out(customer, customers, concurrency))
         seconds = time.perf_counter() - started
-    return {"seconds": round(seconds, 3), "invoices": invoices, "customers": len(customers)}
+    return {
+        "seconds": round(seconds, 3),
+        "invoices": invoices,
+        "customers": len(customers),
+        "concurrency": concurrency,
+    }
 
 
 def captured_writes(fincome: Emulator, page: int = 5000) -> list[Write]:
@@ -111,6 +118,7 @@ def replay(url: str, writes: list[Write], concurrency: int) -> dict[str, Any]:
         "seconds": round(seconds, 3),
         "writes": len(writes),
         "writes_per_second": round(len(writes) / seconds, 1),
+        "concurrency": concurrency,
         "by_status": {str(status): count for status, count in sorted(statuses.items())},
     }
 

@@ -59,9 +59,9 @@ def _header(results: dict[str, Any]) -> str:
             "made minutes apart in the same invocation, against the same emulators.",
             f"- Python {machine['python']}; {versions}.",
             f"- Peers: {peer_versions or 'not run (--no-peers)'}.",
-            f"- Clients: concurrency {results['concurrency']} for ours, the bare ones and the "
-            "peers that have a setting for it; no client-side pacing except in the "
-            "rate-limited runs.",
+            f"- Clients: concurrency {results['concurrency']} for ours and the peers that have "
+            "a setting for it; the bare ones at 1 and at that many threads, the faster "
+            "counted; no client-side pacing except in the rate-limited runs.",
         ]
     )
 

@@ -66,10 +66,10 @@ def throughput_section(sizes: dict[str, Any]) -> str:
                 name,
                 f"{full['extract']['seconds']:.1f}",
                 f"{full['metronome_server']['span_seconds']:.1f}",
-                f"{raw['bare_fetch']['seconds']:.1f}",
+                f"{raw['bare_fetch']['seconds']:.1f}{_threads(raw['bare_fetch'])}",
                 f"{full['push']['seconds']:.1f}",
                 f"{full['fincome_server']['requests_per_second']}",
-                f"{bare_push['server']['requests_per_second']}",
+                f"{bare_push['server']['requests_per_second']}{_threads(bare_push)}",
                 f"{transform['seconds']:.1f}",
                 f"{transform['rows_in_per_second']:,.0f} / {transform['rows_out_per_second']:,.0f}",
             ]
@@ -82,21 +82,44 @@ def throughput_section(sizes: dict[str, Any]) -> str:
                     "size",
                     "extract s",
                     "of which fetching s",
-                    "bare fetch s",
+                    "bare fetch s (threads)",
                     "push s (incl. transform)",
                     "our writes/s",
-                    "bare writes/s",
+                    "bare writes/s (threads)",
                     "transform s",
                     "transform rows/s in / out",
                 ],
                 rows,
             ),
             "Extract: `run_extract` wall time (fetch, dlt normalize, DuckDB load) against a bare "
-            "httpx thread pool fetching the same pages. Fetching: first to last request in the "
+            "httpx client fetching the same pages. Fetching: first to last request in the "
             "emulator's log. Writes per second: the Fincome emulator's log (first to last "
-            "write), ours against the bare client sending the same bodies in the same order.",
+            "write), ours against the bare client sending the same bodies in the same order. "
+            "The bare clients run sequentially and with as many threads as ours; the faster "
+            "counts (its threads in parentheses; both below).",
+            *_bare_clients(sizes),
         ]
     )
+
+
+def _threads(bare: dict[str, Any]) -> str:
+    return f" ({bare['concurrency']})" if "concurrency" in bare else ""
+
+
+def _bare_clients(sizes: dict[str, Any]) -> list[str]:
+    """Each bare client's runs by concurrency (reports before it was measured have none)."""
+    rows = []
+    for name, raw in sizes.items():
+        fetches, pushes = raw.get("bare_fetches"), raw.get("bare_pushes")
+        for push in pushes or []:
+            threads = push["concurrency"]
+            fetched = [fetch["seconds"] for fetch in fetches if fetch["concurrency"] == threads]
+            rate = push["server"]["requests_per_second"]
+            rows.append([name, threads, f"{min(fetched):.1f}", f"{rate}"])
+    if not rows:
+        return []
+    header = ["size", "threads", "bare fetch s (best of 2)", "bare writes/s"]
+    return ["### Bare clients by concurrency", table(header, rows)]
 
 
 def rate_limited_section(raw: dict[str, Any] | None) -> str:

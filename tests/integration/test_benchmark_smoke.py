@@ -15,6 +15,7 @@ SECTIONS = (
     "## Figures and targets",
     "## Request efficiency",
     "## Throughput",
+    "### Bare clients by concurrency",
     "## Rate-limited runs",
     "## Incremental re-runs",
     "## Peers",
@@ -44,3 +45,7 @@ def test_quick_benchmark_writes_every_section(tmp_path: Path) -> None:
     quick = report["sizes"]["quick"]
     assert quick["full"]["fincome_server"]["total"] == quick["fincome_ideal"]
     assert quick["incremental"]["unchanged"]["fincome_server"]["total"] == 0
+    # the bare clients ran sequentially and at our concurrency, each replay every write
+    assert [push["concurrency"] for push in quick["bare_pushes"]] == [1, 8]
+    assert {push["writes"] for push in quick["bare_pushes"]} == {quick["fincome_ideal"]}
+    assert {fetch["concurrency"] for fetch in quick["bare_fetches"]} == {1, 8}
