@@ -173,14 +173,14 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
 
 
-_PLAIN = (str, int)  # exact types: a bool (an int too) takes the general path
+_AS_THEY_ARE = (str, int)  # exact types: a bool (an int too) takes the general path
 
 
 def _json_value(value: Any) -> Any:
     """Free-form JSON (custom properties): decimals and datetimes become strings, as dlt does."""
     if isinstance(value, Mapping):
         # the transform's custom properties hold only text and ints: kept as they are
-        return {str(k): v if type(v) in _PLAIN else _json_value(v) for k, v in value.items()}
+        return {str(k): v if type(v) in _AS_THEY_ARE else _json_value(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_json_value(v) for v in value]
     if isinstance(value, Decimal):
