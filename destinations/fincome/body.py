@@ -38,10 +38,7 @@ def canonical_body(
     """
     spec = collection(name) if isinstance(name, str) else name
     kinds = spec.body_kinds if op == "create" else spec.update_body_kinds
-    return {
-        field: None if (value := row.get(field)) is None else _BY_KIND[kind](value, field)
-        for field, kind in kinds
-    }
+    return {field: normalize(kind, row.get(field), field) for field, kind in kinds}
 
 
 def embedded_rows(name: str | Collection, row: Mapping[str, Any]) -> list[Mapping[str, Any]] | None:
