@@ -71,11 +71,8 @@ class Reply:
 
 
 def json_reply(payload: Any, status: int = 200, **headers: str) -> Reply:
-    return Reply(
-        status,
-        orjson.dumps(payload),
-        {"content-type": "application/json", **{k.replace("_", "-"): v for k, v in headers.items()}},
-    )
+    named = {name.replace("_", "-"): value for name, value in headers.items()}
+    return Reply(status, orjson.dumps(payload), {"content-type": "application/json", **named})
 
 
 Script = Callable[[Request], Reply]
