@@ -1,7 +1,8 @@
 """`billing-sync`: the command line (console script `billing-sync = pipelines.cli:main`).
 
 Exit codes: 0 done, 1 failed, 2 bad usage or configuration (the message names the key),
-3 finished with rejected records, 75 another run holds the data-dir lock. Each command lives
+3 finished with rejected records, 75 another run holds the data-dir lock, 130 / 143 stopped
+by SIGINT / SIGTERM. Each command lives
 in `pipelines/commands/` (see its docstring for adding one).
 """
 
@@ -61,6 +62,9 @@ def main() -> None:
     # dlt reports anonymous usage unless told not to, and .dlt/config.toml is only read from
     # the working directory: a cron job started elsewhere must not phone home either
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+    # our commands handle SIGTERM/SIGINT themselves (pipelines.stopping); dlt's handlers would
+    # replace ours for each step and clear the signal when the step ends
+    os.environ["RUNTIME__INTERCEPT_SIGNALS"] = "false"
     limit_malloc_arenas()  # before any thread starts
     configure_logging()
     app()

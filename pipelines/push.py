@@ -40,6 +40,7 @@ from pipelines.push_rows import collection_pages
 from pipelines.rejects import open_rejects_since, resolve_vanished
 from pipelines.shards import ACCOUNT, SHARED, Scope
 from pipelines.shared_facts import SharedFacts, merged_shared_rows
+from pipelines.stopping import raise_if_stopped
 from pipelines.transform.options import MappingOptions
 from pipelines.transform.runner import run_transform, write_desired_state
 
@@ -226,6 +227,7 @@ def _push(
     try:
         with data_dir.lower_cap(db), batch_listener(answered):
             for name, pages in collection_pages(db, plan):
+                raise_if_stopped(f"the push, before {name}")
                 counters[name] = bars.counter(f"push {name}", plan.collections[name].writes)
                 pipeline.run(
                     pages,

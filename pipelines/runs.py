@@ -17,7 +17,15 @@ import orjson
 
 SCHEMA = "fincome_sync"
 
-OUTCOMES = {0: "ok", 1: "failed", 2: "misconfigured", 3: "rejects", 75: "locked"}
+OUTCOMES = {
+    0: "ok",
+    1: "failed",
+    2: "misconfigured",
+    3: "rejects",
+    75: "locked",
+    130: "stopped",
+    143: "stopped",
+}
 
 
 def _ddl(schema: str) -> str:

@@ -11,7 +11,7 @@ import json
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -27,6 +27,7 @@ from pipelines.logs import FIELDS_ATTRIBUTE
 from pipelines.push import PushFailed
 from pipelines.runs import OUTCOMES, RunLog
 from pipelines.shards import Shard, parse_shard
+from pipelines.stopping import Stopped, received_signal, stop_on_signals, stopped_by
 
 log = logging.getLogger("billing_sync")
 
@@ -37,6 +38,8 @@ class ExitCode(IntEnum):
     USAGE = 2  # bad usage or configuration; the message names the key
     REJECTS = 3  # finished, but some records were set aside
     LOCKED = 75  # another run holds the data-dir lock (EX_TEMPFAIL)
+    INTERRUPTED = 130  # stopped by SIGINT (128 + 2)
+    TERMINATED = 143  # stopped by SIGTERM (128 + 15)
 
 
 DataDirOption = Annotated[
@@ -89,16 +92,23 @@ class Outcome:
 
 
 def run_command(command: str, json_output: bool, body: Callable[[], Outcome]) -> None:
-    """Run `body`, print its outcome, log the summary line, and exit with its code."""
-    try:
-        outcome = body()
-    except Exception as exc:
-        log.debug("%s failed", command, exc_info=exc)  # the traceback, with --verbose only
-        code, message = classify(exc)
-        payload: dict[str, Any] = {"error": message}
-        if isinstance(exc, ConfigError):
-            payload["key"] = exc.key
-        outcome = Outcome(exit_code=code, payload=payload, summary=message)
+    """Run `body`, print its outcome, log the summary line, and exit with its code.
+
+    SIGTERM and SIGINT stop the body within seconds (`pipelines.stopping`); the run still
+    prints its outcome and its summary line, and exits 143 or 130.
+    """
+    with stop_on_signals():
+        try:
+            outcome = body()
+        except Exception as exc:
+            log.debug("%s failed", command, exc_info=exc)  # the traceback, with --verbose only
+            code, message = classify(exc)
+            payload: dict[str, Any] = {"error": message}
+            if isinstance(exc, ConfigError):
+                payload["key"] = exc.key
+            outcome = Outcome(exit_code=code, payload=payload, summary=message)
+        if (signum := received_signal()) is not None and outcome.exit_code < ExitCode.INTERRUPTED:
+            outcome = _stopped(outcome, Stopped(signum))
     status = outcome.status or OUTCOMES.get(int(outcome.exit_code), "failed")
     if json_output:
         head = {"command": command, "status": status, "exit_code": int(outcome.exit_code)}
@@ -108,6 +118,13 @@ def run_command(command: str, json_output: bool, body: Callable[[], Outcome]) ->
         outcome.render(Console(highlight=False, markup=False))
     log_summary(command, status, outcome)
     raise typer.Exit(int(outcome.exit_code))
+
+
+def _stopped(outcome: Outcome, stop: Stopped) -> Outcome:
+    """A body that finished although a signal came did not do all it would have: say so."""
+    payload = {**outcome.payload, "error": str(stop)}
+    summary = f"{stop}; {outcome.summary}"
+    return replace(outcome, exit_code=ExitCode(stop.exit_code), payload=payload, summary=summary)
 
 
 def log_summary(command: str, status: str, outcome: Outcome) -> None:
@@ -136,6 +153,8 @@ def log_summary(command: str, status: str, outcome: Outcome) -> None:
 
 def classify(exc: BaseException) -> tuple[ExitCode, str]:
     """The exit code of a failure and its one-line message (never a traceback)."""
+    if (stop := stopped_by(exc)) is not None:
+        return ExitCode(stop.exit_code), str(stop)
     if isinstance(exc, ConfigError):
         return ExitCode.USAGE, str(exc)
     if isinstance(exc, RunLockHeld):
@@ -176,6 +195,8 @@ def recorded_run(data_dir: DataDir, command: str, options: dict[str, Any]) -> It
         record.exit_code = int(code)
         raise
     finally:
+        if (signum := received_signal()) is not None:
+            record.exit_code, record.error = 128 + signum, str(Stopped(signum))
         with data_dir.connect() as connection:
             RunLog(connection).finish(
                 run_id,

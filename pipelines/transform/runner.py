@@ -17,6 +17,7 @@ import duckdb
 
 from destinations.fincome.ledger import Reject
 from pipelines.staging import iter_customer_bundles, read_catalog
+from pipelines.stopping import until_stopped
 from pipelines.transform.catalog import catalog_view
 from pipelines.transform.engine import Account, Emitted, transform
 from pipelines.transform.options import MappingOptions
@@ -44,7 +45,8 @@ def run_transform(
     `with_shared=False` (a shard) leaves the customers, products and prices tables empty:
     they need every shard's customers and are `push-shared`'s to write.
     """
-    catalog, bundles = read_catalog(db), iter_customer_bundles(db)
+    catalog = read_catalog(db)
+    bundles = until_stopped(iter_customer_bundles(db), "the transform")
     if with_shared:
         items = transform(catalog, bundles, options, as_of)
     else:
