@@ -12,8 +12,10 @@ and `counts` (`{"created": 3, "rejects": 0, ...}`, integers only), and a failure
 
 Redaction is the safety net behind "secrets never reach a log": every formatted line has the
 values of the secrets in use replaced by `***` (those `register_secret` was given and those
-of secret-looking environment variables), and so are the values of `Authorization`,
-`X-API-KEY`, `api_key=` / `api_token=` style fields.
+of secret-looking environment variables), in every form a message can quote them (repr of
+text or bytes, JSON or URL escaped: `secret_forms`), and so are the values of
+`Authorization`, `X-API-KEY`, `api_key=` / `api_token=` style fields. The same `redact` runs
+over what a command prints (its JSON object and its tables) and what the run history stores.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import sys
 import threading
 from datetime import UTC, datetime
 from typing import Any, Literal, TextIO
+from urllib.parse import quote
 
 LogFormat = Literal["text", "json"]
 OWN_LOGGERS = ("billing_sync", "pipelines", "sources", "destinations", "httpkit")
@@ -45,19 +48,47 @@ _secrets_lock = threading.Lock()
 
 
 def register_secret(value: str | None) -> None:
-    """Make sure this value is never written to a log (settings loaders call it)."""
-    if value and len(value) >= MIN_SECRET_LENGTH:
-        with _secrets_lock:
-            _secrets.add(value)
+    """Make sure this value, in any form a message can quote it, is never written out
+    (settings loaders call it; stdout, logs and the run history are redacted)."""
+    if not value:
+        return
+    forms = {form for form in secret_forms(value) if len(form) >= MIN_SECRET_LENGTH}
+    with _secrets_lock:
+        _secrets.update(forms)
+
+
+def secret_forms(value: str) -> set[str]:
+    """The ways a message can quote `value`: as is and stripped, and as Python's repr of it
+    as text or bytes, JSON and URL escaping write it (`b'tok\\n'` for "tok\n" in an httpx
+    error, `tok\\u00e9` in a JSON log line)."""
+    forms = set()
+    for text in {value, value.strip()}:
+        encoded = text.encode("utf-8", "backslashreplace")
+        forms |= {
+            text,
+            repr(text)[1:-1],
+            repr(encoded)[2:-1],
+            text.encode("unicode_escape").decode("ascii"),
+            json.dumps(text)[1:-1],
+            json.dumps(text, ensure_ascii=False)[1:-1],
+            quote(text, safe=""),
+        }
+    return forms
 
 
 def redact(text: str) -> str:
     """`text` with every known secret value and every secret-looking field value masked."""
+    return SECRET_FIELD.sub(lambda match: match.group(1) + REDACTED, mask_secrets(text))
+
+
+def mask_secrets(text: str) -> str:
+    """`text` with every form of every known secret value masked, and nothing else touched:
+    a JSON document stays valid JSON."""
     with _secrets_lock:
         known = sorted(_secrets, key=len, reverse=True)  # longest first: no partial leftovers
     for secret in known:
         text = text.replace(secret, REDACTED)
-    return SECRET_FIELD.sub(lambda match: match.group(1) + REDACTED, text)
+    return text
 
 
 class TextFormatter(logging.Formatter):

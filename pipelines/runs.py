@@ -15,6 +15,8 @@ from typing import Any
 import duckdb
 import orjson
 
+from pipelines.logs import mask_secrets, redact
+
 SCHEMA = "fincome_sync"
 
 OUTCOMES = {
@@ -57,7 +59,7 @@ class RunLog:
         self.db.execute(
             f"INSERT INTO {self.schema}.runs (run_id, command, started_at, outcome, options) "
             "VALUES (?, ?, ?, 'running', ?)",
-            [run_id, command, datetime.now(UTC), _json(options)],
+            [run_id, command, datetime.now(UTC), mask_secrets(_json(options))],
         )
         return run_id
 
@@ -69,6 +71,8 @@ class RunLog:
         summary: Mapping[str, Any],
         error: str | None = None,
     ) -> None:
+        """Record how the run ended; what it stores is redacted like a log line (`status`
+        prints it for as long as the history keeps it)."""
         self.db.execute(
             f"UPDATE {self.schema}.runs SET finished_at = ?, outcome = ?, exit_code = ?, "
             "summary = ?, error = ? WHERE run_id = ?",
@@ -76,8 +80,8 @@ class RunLog:
                 datetime.now(UTC),
                 OUTCOMES.get(exit_code, "failed"),
                 exit_code,
-                _json(summary),
-                error,
+                mask_secrets(_json(summary)),
+                None if error is None else redact(error),
                 run_id,
             ],
         )

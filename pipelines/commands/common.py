@@ -23,7 +23,7 @@ from rich.console import Console
 from pipelines.config import MEMORY_LIMIT_KEY, ConfigError, env_key
 from pipelines.datadir import DUCKDB_MEMORY_LIMIT, DataDir, RunLockHeld
 from pipelines.extract import ExtractFailed
-from pipelines.logs import FIELDS_ATTRIBUTE
+from pipelines.logs import FIELDS_ATTRIBUTE, mask_secrets, redact
 from pipelines.push import PushFailed
 from pipelines.runs import OUTCOMES, RunLog
 from pipelines.shards import Shard, parse_shard
@@ -112,10 +112,13 @@ def run_command(command: str, json_output: bool, body: Callable[[], Outcome]) ->
     status = outcome.status or OUTCOMES.get(int(outcome.exit_code), "failed")
     if json_output:
         head = {"command": command, "status": status, "exit_code": int(outcome.exit_code)}
-        typer.echo(json.dumps({**head, **outcome.payload}, default=str))
+        typer.echo(mask_secrets(json.dumps({**head, **outcome.payload}, default=str)))
     else:
         # no markup: record ids, reasons and names are data, and `[mapping.x]` is not a style
-        outcome.render(Console(highlight=False, markup=False))
+        console = Console(highlight=False, markup=False)
+        with console.capture() as shown:
+            outcome.render(console)
+        typer.echo(redact(shown.get()), nl=False)
     log_summary(command, status, outcome)
     raise typer.Exit(int(outcome.exit_code))
 

@@ -17,6 +17,7 @@ from pipelines.logs import (
     JsonFormatter,
     TextFormatter,
     configure_logging,
+    mask_secrets,
     redact,
     register_secret,
 )
@@ -153,3 +154,31 @@ def test_a_failed_run_logs_its_error_as_a_field(capsys: pytest.CaptureFixture[st
     assert line["status"] == "failed"
     assert line["exit_code"] == 1
     assert line["error"].startswith("RuntimeError: boom")
+
+
+TRAILING_NEWLINE = 'tok-Ab3"x\\q\n'  # a secret mounted from a file, quotes and a backslash
+
+
+@pytest.mark.parametrize(
+    "quoted",
+    [
+        pytest.param(TRAILING_NEWLINE, id="as is"),
+        pytest.param(TRAILING_NEWLINE.strip(), id="stripped"),
+        pytest.param(repr(TRAILING_NEWLINE), id="repr"),
+        pytest.param(f"Illegal header value {TRAILING_NEWLINE.encode()!r}", id="bytes repr"),
+        pytest.param(json.dumps({"error": TRAILING_NEWLINE}), id="json"),
+        pytest.param(TRAILING_NEWLINE.encode("unicode_escape").decode(), id="escaped"),
+        pytest.param("tok-Ab3%22x%5Cq%0A", id="url encoded"),
+    ],
+)
+def test_every_form_of_a_registered_secret_is_masked(quoted: str) -> None:
+    register_secret(TRAILING_NEWLINE)
+    assert "tok-Ab3" not in redact(f"failed: {quoted} (end)")
+    assert "tok-Ab3" not in mask_secrets(f"failed: {quoted} (end)")
+
+
+def test_masking_secrets_keeps_a_json_document_valid() -> None:
+    register_secret("fkey-masked-1234")
+    document = json.dumps({"api_key": 5, "error": "fkey-masked-1234 refused", "secret": None})
+    masked = json.loads(mask_secrets(document))
+    assert masked == {"api_key": 5, "error": "*** refused", "secret": None}
