@@ -1,24 +1,40 @@
 """HTTP resilience shared by the Metronome and Fincome clients.
 
-Knows neither API: one retry policy (429, 408, 5xx, transport errors; honours Retry-After),
-client-side pacing that slows down on 429s, request statistics, base-URL safety checks and
-an `httpx.Client` that keeps no cookies.
+Knows neither API:
+- one retry policy (429, 408, 5xx, transport errors, answers the caller cannot use), within
+  a budget per request; Retry-After is read strictly and honoured only when it fits in what
+  is left of that budget (`WaitBeyondBudget` otherwise);
+- a total deadline per attempt (connect, headers, whole body), which httpx lacks;
+- faults no retry can fix (TLS, certificates, illegal headers) raised at once
+  (`setup_fault`), described without quoting the request;
+- the process-wide stop switch every wait and request honours (`PROCESS_STOP`);
+- client-side pacing that slows down on 429s, request statistics, base-URL safety checks
+  and an `httpx.Client` that keeps no cookies.
 """
 
 from httpkit.client import CookielessClient
+from httpkit.faults import SetupFault, redact, setup_fault
 from httpkit.pacing import AdaptivePacer
-from httpkit.retry import RetryPolicy, retry_after_seconds
+from httpkit.retry import RetryPolicy, WaitBeyondBudget, retry_after_seconds
 from httpkit.sender import ResilientSender
 from httpkit.stats import RequestStats
+from httpkit.stopping import PROCESS_STOP, StopRequested, StopSwitch
 from httpkit.urls import InsecureBaseURLError, check_base_url
 
 __all__ = [
+    "PROCESS_STOP",
     "AdaptivePacer",
     "CookielessClient",
     "InsecureBaseURLError",
     "RequestStats",
     "ResilientSender",
     "RetryPolicy",
+    "SetupFault",
+    "StopRequested",
+    "StopSwitch",
+    "WaitBeyondBudget",
     "check_base_url",
+    "redact",
     "retry_after_seconds",
+    "setup_fault",
 ]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -87,7 +86,7 @@ class FincomeClient:
         allow_insecure_http: bool = False,
         paths: Mapping[str, str] | CollectionPaths | None = None,
         transport: httpx.BaseTransport | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         """`transport` replaces the network (tests); `sleep` is used for every wait (tests)."""
         check_knobs(
@@ -121,7 +120,8 @@ class FincomeClient:
         self._sender = ResilientSender(
             http=self._http,
             policy=retry_policy or RetryPolicy(),
-            pacer=AdaptivePacer(rate=requests_per_second, sleep=sleep),
+            pacer=AdaptivePacer(rate=requests_per_second),
+            attempt_seconds=timeout,
             sleep=sleep,
         )
         self.max_concurrency = max_concurrency

@@ -9,7 +9,6 @@ The token only ever travels in the Authorization header: no error, log or repr s
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any
@@ -83,8 +82,9 @@ class MetronomeClient:
         allow_insecure_http: bool = False,
         stats: RequestStats | None = None,
         transport: httpx.BaseTransport | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
+        """`transport` replaces the network and `sleep` every wait (tests)."""
         url = check_base_url(base_url, key=BASE_URL_KEY, allow_insecure_http=allow_insecure_http)
         self.page_size = page_size
         self._http = CookielessClient(
@@ -101,7 +101,8 @@ class MetronomeClient:
         self._sender = ResilientSender(
             http=self._http,
             policy=RetryPolicy(max_attempts=max_attempts, budget_seconds=retry_budget_seconds),
-            pacer=AdaptivePacer(rate=requests_per_second or None, sleep=sleep),
+            pacer=AdaptivePacer(rate=requests_per_second or None),
+            attempt_seconds=timeout_seconds,
             stats=stats,
             sleep=sleep,
         )

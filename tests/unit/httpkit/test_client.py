@@ -1,4 +1,5 @@
-"""CookielessClient: a Set-Cookie from one answer never rides along on the next request."""
+"""CookielessClient: no cookie rides along on the next request, and every connection httpx
+opens itself honours the attempt deadline."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import httpx
 import pytest
 
 from httpkit import CookielessClient
+from httpkit.deadline import DeadlineBackend
 
 
 def _client(seen: list[httpx.Request]) -> CookielessClient:
@@ -45,3 +47,27 @@ def test_cookies_cannot_be_configured() -> None:
         CookielessClient(cookies={"session": "abc"})
     with CookielessClient() as client, pytest.raises(TypeError, match="keeps no cookies"):
         client.cookies = {"session": "abc"}
+
+
+def _backends(client: httpx.Client) -> list[object]:
+    """The network backend under each transport httpx built (private to httpx 0.28.1 and
+    httpcore 1.0.9: if they move, this fails, and so would the deadlines)."""
+    transports = [client._transport, *client._mounts.values()]
+    return [t._pool._network_backend for t in transports if isinstance(t, httpx.HTTPTransport)]
+
+
+def test_every_connection_httpx_opens_honours_the_attempt_deadline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:3128")  # a proxy from the environment
+    with CookielessClient(base_url="https://api.test") as client:
+        backends = _backends(client)
+        assert len(backends) == 2  # the direct transport and the proxy's
+        assert all(isinstance(backend, DeadlineBackend) for backend in backends)
+
+
+def test_a_callers_own_transport_is_left_as_given() -> None:
+    mock = httpx.MockTransport(lambda request: httpx.Response(204))
+    with CookielessClient(transport=mock, base_url="http://api.test") as client:
+        assert client._transport is mock
+        assert client.get("/x").status_code == 204
