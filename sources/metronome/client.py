@@ -1,9 +1,13 @@
 """A small Metronome HTTP client: bearer auth, pacing, retries, cursor pages, typed errors.
 
-Pacing, retries and statistics come from `httpkit`, so all threads of one client share one
-request rate and back off together on 429s. Bodies are parsed with `parse_float=Decimal`
-(money stays exact) and NaN/Infinity become non-finite Decimals that record checks refuse.
-The token only ever travels in the Authorization header: no error, log or repr shows it.
+Pacing, retries, deadlines and statistics come from `httpkit`, so all threads of one client
+share one request rate and back off together on 429s, and no request outlasts its retry
+budget. Bodies are parsed with `parse_float=Decimal` (money stays exact) and NaN/Infinity
+become non-finite Decimals that record checks refuse. An answer whose body is not what the
+endpoint promises (not JSON, a list without `{"data": [...]}`) is retried like a 5xx, then
+raised: it is never read as "no records". The token only ever travels in the Authorization
+header: no error, log or repr shows it. `StopRequested` (the process is stopping) passes
+through unchanged.
 """
 
 from __future__ import annotations
@@ -21,11 +25,26 @@ from httpkit import (
     RequestStats,
     ResilientSender,
     RetryPolicy,
+    WaitBeyondBudget,
     check_base_url,
+    redact,
+    setup_fault,
 )
+from sources.metronome.listing import ANY_JSON, OBJECT, PAGE, ListingProgress, Shape
 from sources.metronome.settings import MAX_PAGE_SIZE, MetronomeSettings
 
 BASE_URL_KEY = "SOURCES__METRONOME__BASE_URL"
+TOKEN_KEY = "SOURCES__METRONOME__API_TOKEN"
+BUDGET_KEY = "SOURCES__METRONOME__RETRY_BUDGET_SECONDS"
+# the setting to check for each kind of `httpkit.SetupFault`
+SETUP_FAULT_KEYS = {
+    "tls": BASE_URL_KEY,
+    "certificate": BASE_URL_KEY,
+    "protocol": BASE_URL_KEY,
+    "header_name": TOKEN_KEY,
+    "header_value": TOKEN_KEY,
+    "request": TOKEN_KEY,
+}
 USER_AGENT = "billing-sync (metronome source)"
 
 
@@ -54,7 +73,21 @@ class MetronomeConnectionError(MetronomeError):
 
 
 class MetronomeResponseError(MetronomeError):
-    """The answer is not what the API promises: not JSON, no envelope, or a cursor loop."""
+    """The answer is not what the API promises (not JSON, no envelope, still after every
+    retry), or a listing that makes no progress."""
+
+
+class MetronomeRateLimitError(MetronomeError):
+    """Metronome asked for a pause longer than what is left of the request's retry budget."""
+
+
+class MetronomeSetupError(MetronomeError):
+    """A fault no retry can fix (TLS, certificate, an illegal header); `key` is the
+    environment variable to check."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
 
 
 _JSON = json.JSONDecoder(parse_float=Decimal, parse_constant=Decimal)
@@ -87,6 +120,7 @@ class MetronomeClient:
         """`transport` replaces the network and `sleep` every wait (tests)."""
         url = check_base_url(base_url, key=BASE_URL_KEY, allow_insecure_http=allow_insecure_http)
         self.page_size = page_size
+        self._token = api_token
         self._http = CookielessClient(
             base_url=url,
             headers={
@@ -106,6 +140,7 @@ class MetronomeClient:
             stats=stats,
             sleep=sleep,
         )
+        self._server = self._http.base_url.netloc.decode("ascii")  # host[:port], for messages
 
     @classmethod
     def from_settings(
@@ -139,50 +174,71 @@ class MetronomeClient:
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         """GET `path` and return the parsed body; raises a `MetronomeError` on failure."""
-        try:
-            response = self._sender.send("GET", path, params=params)
-        except httpx.TransportError as exc:
-            raise MetronomeConnectionError(
-                f"GET {path}: no answer from Metronome ({type(exc).__name__}: {exc})"
-            ) from None
-        if response.status_code >= 400:
-            raise _http_error("GET", path, response)
-        try:
-            return parse_json(response.content)
-        except ValueError:
-            raise MetronomeResponseError(f"GET {path}: the answer is not JSON") from None
+        return self._read(path, params, _Reading(ANY_JSON))
 
     def get_object(self, path: str) -> dict[str, Any]:
         """GET a single object wrapped as `{"data": {...}}`."""
-        body = self.get(path)
-        data = body.get("data") if isinstance(body, dict) else None
-        if not isinstance(data, dict):
-            raise MetronomeResponseError(f"GET {path}: expected {{'data': {{...}}}}")
+        data: dict[str, Any] = self._read(path, None, _Reading(OBJECT))["data"]
         return data
 
-    def pages(self, path: str, params: Mapping[str, Any] | None = None) -> Iterator[list[Any]]:
+    def pages(
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        retry_statuses: frozenset[int] = frozenset(),
+    ) -> Iterator[list[Any]]:
         """Every page of a cursor-paginated list, following `next_page` until it is empty.
 
-        The original params are repeated on every page (as Metronome's SDK does); a cursor
-        seen before means the server is looping, which raises instead of spinning forever.
+        The original params are repeated on every page (as Metronome's SDK does). A page
+        that is not `{"data": [...]}`, or answered one of `retry_statuses`, is retried like
+        a 5xx, then raised. A listing that makes no progress (`listing.ListingProgress`)
+        raises `MetronomeResponseError` instead of spinning forever.
         """
         query: dict[str, Any] = {"limit": self.page_size, **(params or {})}
-        seen: set[str] = set()
+        progress = ListingProgress()
         while True:
-            body = self.get(path, query)
-            data = body.get("data") if isinstance(body, dict) else "no envelope"
-            if data is not None and not isinstance(data, list):
-                raise MetronomeResponseError(f"GET {path}: expected a page {{'data': [...]}}")
-            yield data or []  # a last page of `"data": null` is an empty page
-            cursor = body.get("next_page")
-            if not cursor:
-                return
-            if not isinstance(cursor, str) or cursor in seen:
+            body = self._read(path, query, _Reading(PAGE, retry_statuses))
+            page: list[Any] = body["data"]
+            cursor: str | None = body.get("next_page") or None
+            if stalled := progress.stalled(page, cursor):
                 raise MetronomeResponseError(
-                    f"GET {path}: next_page {cursor!r} was already followed; stopping a loop"
+                    f"GET {path}: {stalled}; stopping a listing that makes no progress"
                 )
-            seen.add(cursor)
+            yield page
+            if cursor is None:
+                return
             query["next_page"] = cursor
+
+    def _read(self, path: str, params: Mapping[str, Any] | None, reading: _Reading) -> Any:
+        """The body of a GET that `reading` accepts; a typed error otherwise."""
+        try:
+            response = self._sender.send("GET", path, params=params, unusable=reading.unusable)
+        except WaitBeyondBudget as exc:
+            raise MetronomeRateLimitError(
+                f"GET {path}: Metronome {exc}; raise {BUDGET_KEY} to wait that long"
+            ) from None
+        except httpx.TransportError as exc:
+            failure = self._transport_failure(path, exc)
+        else:
+            if reading.accepted:
+                return reading.body
+            if response.status_code >= 400:
+                raise _http_error("GET", path, response)
+            failure = MetronomeResponseError(
+                f"GET {path}: expected {reading.shape.expected}, got {reading.trouble}"
+            )
+        raise failure  # outside `except`: the transport error may quote the token
+
+    def _transport_failure(self, path: str, exc: httpx.TransportError) -> MetronomeError:
+        fault = setup_fault(exc, server=self._server)
+        if fault is not None:
+            key = SETUP_FAULT_KEYS[fault.kind]
+            return MetronomeSetupError(key, f"GET {path}: {fault.detail}; check {key}")
+        text = redact(str(exc), self._token)
+        return MetronomeConnectionError(
+            f"GET {path}: no answer from Metronome ({type(exc).__name__}: {text})"
+        )
 
     def close(self) -> None:
         self._http.close()
@@ -194,13 +250,38 @@ class MetronomeClient:
         self.close()
 
 
+class _Reading:
+    """One GET's body, parsed once while the sender asks whether to retry the answer."""
+
+    def __init__(self, shape: Shape, retry_statuses: frozenset[int] = frozenset()) -> None:
+        self.shape = shape
+        self.retry_statuses = retry_statuses
+        self.accepted = False
+        self.body: Any = None
+        self.trouble = ""
+
+    def unusable(self, response: httpx.Response) -> bool:
+        if response.status_code in self.retry_statuses:
+            return True
+        if response.is_error:
+            return False  # mapped to its typed error by the client
+        try:
+            body = parse_json(response.content)
+        except (ValueError, RecursionError):
+            self.trouble = "a body that is not JSON"
+            return True
+        self.trouble = self.shape.problem(body) or ""
+        if self.trouble:
+            return True
+        self.accepted, self.body = True, body
+        return False
+
+
 def _http_error(method: str, path: str, response: httpx.Response) -> MetronomeHTTPError:
     status = response.status_code
     message = _error_message(response)
     if status in (401, 403):
-        return MetronomeAuthError(
-            method, path, status, f"{message} (check SOURCES__METRONOME__API_TOKEN)"
-        )
+        return MetronomeAuthError(method, path, status, f"{message} (check {TOKEN_KEY})")
     if status == 404:
         return MetronomeNotFoundError(method, path, status, message)
     return MetronomeHTTPError(method, path, status, message)

@@ -16,7 +16,7 @@ from destinations.fincome.client import FincomeClient
 from destinations.fincome.errors import ConnectionFailed
 from httpkit import RetryPolicy
 from pipelines.config import load_metronome_settings, load_push_settings
-from sources.metronome.client import MetronomeClient, MetronomeConnectionError
+from sources.metronome.client import MetronomeClient, MetronomeSetupError
 from tests.fixtures.fincome import FincomeEmulator
 from tests.fixtures.metronome import MetronomeEmulator
 from tests.reliability.sync_runs import (
@@ -147,7 +147,7 @@ def test_both_clients_refuse_a_certificate_no_authority_signed(tmp_path: Path) -
         trusting = httpx.get(f"{server.url}/v1/customers", verify=_trusting(server.cert))
         assert trusting.json() == {"data": []}  # the server works for whom trusts it
         metronome = MetronomeClient(base_url=server.url, api_token="t" * 12, max_attempts=1)
-        with pytest.raises(MetronomeConnectionError, match="CERTIFICATE_VERIFY_FAILED"):
+        with pytest.raises(MetronomeSetupError, match="CERTIFICATE_VERIFY_FAILED"):
             metronome.get("/v1/customers")
         fincome = FincomeClient(
             api_key="k" * 12, base_url=server.url, retry_policy=RetryPolicy(max_attempts=1)

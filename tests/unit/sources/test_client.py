@@ -67,21 +67,98 @@ def test_pages_follow_next_page_and_repeat_the_original_params() -> None:
     assert all(url.params["limit"] == "2" for url in seen)
 
 
-def test_last_page_with_null_data_is_empty() -> None:
-    client = make_client(lambda r: httpx.Response(200, json={"data": None, "next_page": None}))
-    assert list(client.pages("/v1/plans")) == [[]]
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        (b'{"data": null, "next_page": null}', "data: null"),
+        (b'{"next_page": null}', "no data"),
+        (b'{"data": {"id": "x"}}', "data of type dict"),
+        (b'[{"id": "x"}]', "a JSON list, not an object"),
+        (b"<html>maintenance</html>", "a body that is not JSON"),
+        (b'{"data": [], "next_page": 7}', "a next_page of type int"),
+    ],
+)
+def test_a_malformed_page_is_retried_then_an_error_never_no_records(
+    body: bytes, problem: str
+) -> None:
+    calls: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return httpx.Response(200, content=body)
+
+    client = make_client(handler, max_attempts=3)
+    with pytest.raises(MetronomeResponseError, match=rf"expected a page .*got {problem}"):
+        list(client.pages("/v1/plans"))
+    assert len(calls) == 3  # retried like a 5xx
 
 
-def test_a_repeated_cursor_stops_the_walk() -> None:
-    client = make_client(lambda r: httpx.Response(200, json={"data": [{}], "next_page": "same"}))
-    with pytest.raises(MetronomeResponseError, match="already followed"):
+def test_a_malformed_page_that_heals_on_retry_is_read() -> None:
+    answers = iter([httpx.Response(200, json={"data": None}), *_pages([[{"id": "a"}]])])
+    client = make_client(lambda r: next(answers))
+    assert list(client.pages("/v1/plans")) == [[{"id": "a"}]]
+
+
+def test_statuses_asked_for_are_retried_like_a_5xx() -> None:
+    answers = iter([httpx.Response(404, json={"message": "not yet"}), *_pages([[{"id": "a"}]])])
+    client = make_client(lambda r: next(answers))
+    pages = client.pages("/v1/customers/c/invoices", retry_statuses=frozenset({404}))
+    assert list(pages) == [[{"id": "a"}]]
+    gone = make_client(lambda r: httpx.Response(404, json={"message": "gone"}), max_attempts=2)
+    with pytest.raises(MetronomeNotFoundError, match="gone"):
+        list(gone.pages("/v1/customers/c/invoices", retry_statuses=frozenset({404})))
+    assert gone.stats.attempts == 2
+    once = make_client(lambda r: httpx.Response(404, json={"message": "gone"}))
+    with pytest.raises(MetronomeNotFoundError):
+        list(once.pages("/v1/customers/c/invoices"))
+    assert once.stats.attempts == 1  # not asked: a 404 is final
+
+
+def _pages(pages: list[list[dict[str, object]]]) -> list[httpx.Response]:
+    """Answers serving `pages` in order, each pointing to the next by a fresh cursor."""
+    return [
+        httpx.Response(200, json={"data": page, "next_page": f"c{n}" if n < len(pages) else None})
+        for n, page in enumerate(pages, 1)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("bodies", "stalled"),
+    [
+        ([{"data": [{"id": n}], "next_page": "same"} for n in "abc"],
+         "next_page 'same' was already followed"),
+        ([{"data": [{"id": "a"}], "next_page": f"c{n}"} for n in range(3)],
+         "a page of 1 records all listed before"),
+        ([{"data": [{"id": "a"}, {"id": "b"}], "next_page": "c1"},
+          {"data": [{"id": "b"}, {"id": "a"}], "next_page": "c2"}],
+         "a page of 2 records all listed before"),
+        ([{"data": [], "next_page": f"c{n}"} for n in range(5)],
+         "3 empty pages in a row, each with a next_page"),
+    ],
+)  # fmt: skip
+def test_a_listing_that_makes_no_progress_stops(
+    bodies: list[dict[str, object]], stalled: str
+) -> None:
+    answers = iter(bodies)
+    client = make_client(lambda r: httpx.Response(200, json=next(answers)))
+    with pytest.raises(MetronomeResponseError, match=f"{stalled}.*no progress"):
         list(client.pages("/v1/plans"))
 
 
-def test_a_page_without_an_envelope_is_refused() -> None:
-    client = make_client(lambda r: httpx.Response(200, json=[{"id": "x"}]))
-    with pytest.raises(MetronomeResponseError, match="expected a page"):
-        list(client.pages("/v1/plans"))
+def test_pages_that_make_progress_are_all_read() -> None:
+    pages: list[list[dict[str, object]]] = [
+        [{"id": "a"}, {"id": "b"}], [], [{"id": "b"}, {"id": "c"}], [], [], [{"x": 1}]
+    ]  # fmt: skip
+    answers = iter(_pages(pages))
+    client = make_client(lambda r: next(answers))
+    assert list(client.pages("/v1/plans")) == pages
+
+
+def test_an_object_that_is_not_an_object_is_retried_then_an_error() -> None:
+    client = make_client(lambda r: httpx.Response(200, json={"data": []}), max_attempts=2)
+    with pytest.raises(MetronomeResponseError, match=r"expected \{'data': \{...\}\}"):
+        client.get_object("/v1/planDetails/p")
+    assert client.stats.attempts == 2
 
 
 def test_money_parses_as_exact_decimals_and_nan_as_non_finite() -> None:
