@@ -2,9 +2,12 @@
 
 Writes are upserts in effect, so a lost or stale ledger converges instead of duplicating:
 a create that meets 409 becomes an update, an update that meets 404 becomes a create, and a
-delete that meets 404 is already done. Every request goes through `httpkit`: a pacing slot
-(slower after 429s), the retry policy (429/408/5xx/transport, honouring Retry-After), and at
+delete that meets 404 is already done. A create that meets 404, or any write that meets 405,
+is a missing endpoint (`EndpointMissing`), not a refused record. Every request goes through
+`httpkit`: a pacing slot (slower after 429s), the retry policy (429/408/5xx/transport,
+honouring a Retry-After that fits the retry budget), a total deadline per attempt, and at
 most `max_concurrency` requests in flight across all threads sharing the client.
+`StopRequested` (the process is stopping) passes through unchanged.
 """
 
 from __future__ import annotations
@@ -21,10 +24,13 @@ import httpx
 from destinations.fincome.body import to_json
 from destinations.fincome.errors import (
     Conflict,
+    FincomeError,
     NotFound,
+    RateLimited,
     UnexpectedResponse,
     connection_failed,
     error_for_response,
+    setup_failed,
 )
 from destinations.fincome.reads import Metrics, Views
 from destinations.fincome.schema import EMBEDDED_CHILD, collection
@@ -42,7 +48,9 @@ from httpkit import (
     RequestStats,
     ResilientSender,
     RetryPolicy,
+    WaitBeyondBudget,
     check_base_url,
+    setup_fault,
 )
 
 USER_AGENT = "billing-sync-fincome/0.1"
@@ -124,6 +132,7 @@ class FincomeClient:
             attempt_seconds=timeout,
             sleep=sleep,
         )
+        self._server = self._http.base_url.netloc.decode("ascii")  # host[:port], for messages
         self.max_concurrency = max_concurrency
         self._in_flight = threading.BoundedSemaphore(max_concurrency)
         self.metrics = Metrics(self._read, self.paths)
@@ -174,7 +183,7 @@ class FincomeClient:
         """
         path = self.paths.root(name)
         try:
-            response = self._send("POST", path, body=body)
+            response = self._send("POST", path, body=body, collection=name)
         except Conflict:
             return self._update_existing(name, body)
         return WriteResult("created", response.content)
@@ -194,7 +203,7 @@ class FincomeClient:
         """
         path = self.paths.item(name, item_id)
         try:
-            response = self._send("PATCH", path, body=body)
+            response = self._send("PATCH", path, body=body, collection=name)
         except NotFound:
             return self.create(name, create_body or {**body, "id": item_id})
         return WriteResult("updated", response.content)
@@ -202,7 +211,7 @@ class FincomeClient:
     def delete(self, name: str, item_id: str) -> WriteResult:
         """DELETE an item; an item that is already gone (404) counts as deleted."""
         try:
-            response = self._send("DELETE", self.paths.item(name, item_id))
+            response = self._send("DELETE", self.paths.item(name, item_id), collection=name)
         except NotFound:
             return WriteResult("absent")
         return WriteResult("deleted", response.content)
@@ -222,7 +231,7 @@ class FincomeClient:
         fields = set(spec.update_fields)
         update_body = {key: value for key, value in body.items() if key in fields}
         path = self.paths.item(name, str(body["id"]))
-        response = self._send("PATCH", path, body=update_body)
+        response = self._send("PATCH", path, body=update_body, collection=name)
         lines = body.get(spec.embedded) if spec.embedded else None
         for line in lines or ():
             self.create(EMBEDDED_CHILD[name].name, line)
@@ -249,20 +258,44 @@ class FincomeClient:
         *,
         body: Mapping[str, Any] | None = None,
         params: Mapping[str, Any] | None = None,
+        collection: str | None = None,
     ) -> httpx.Response:
-        """One request with pacing and retries; a final non-2xx raises its typed error."""
+        """One request with pacing and retries; a final non-2xx raises its typed error.
+        `collection` is given for writes, so a missing endpoint names its setting."""
         content = None if body is None else to_json(body)
         headers = None if body is None else {"content-type": "application/json"}
+        failure: FincomeError | None = None
         with self._in_flight:
             try:
                 response = self._sender.send(
                     method, path, params=params, content=content, headers=headers
                 )
+            except WaitBeyondBudget as exc:
+                message = (
+                    f"{method} {path}: Fincome {exc}; raise {CONFIG_SECTION}.retry_budget_seconds "
+                    "to wait that long"
+                )
+                raise RateLimited(message, method=method, path=path, status_code=429) from None
             except httpx.TransportError as exc:
-                raise connection_failed(exc, method=method, path=path, secret=self._secret) from exc
+                failure = self._transport_failure(exc, method=method, path=path)
+                if failure is None:
+                    raise connection_failed(
+                        exc, method=method, path=path, secret=self._secret
+                    ) from exc
+        if failure is not None:
+            raise failure  # outside `except`: h11's message quotes the header, the key
         if not response.is_success:
-            raise error_for_response(response, path=path, secret=self._secret)
+            raise error_for_response(
+                response, path=path, secret=self._secret, collection=collection
+            )
         return response
+
+    def _transport_failure(
+        self, exc: httpx.TransportError, *, method: str, path: str
+    ) -> FincomeError | None:
+        """The setup fault behind `exc` (no retry can fix it), or None."""
+        fault = setup_fault(exc, server=self._server)
+        return None if fault is None else setup_failed(fault, method=method, path=path)
 
 
 def _parse_json(content: bytes) -> Any:

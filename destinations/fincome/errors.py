@@ -7,12 +7,16 @@ FincomeError
 │   ├── ValidationFailed   422, with Fincome's `detail` list
 │   ├── NotFound           404
 │   └── Conflict           409
-├── RateLimited            429, still after every retry
+├── RateLimited            429 after every retry, or a Retry-After beyond the retry budget
 ├── ServerError            5xx, still after every retry
 ├── ConnectionFailed       transport errors (connect, timeout, dropped), after every retry
-└── UnexpectedResponse     a status or body the API never gives (3xx, a read that is not JSON)
+├── UnexpectedResponse     a status or body the API never gives (3xx, a read that is not JSON)
+├── EndpointMissing        a write's endpoint does not exist (405, or 404 on a create)
+└── SetupFailed            a fault no retry can fix (TLS, certificate, an illegal header)
 ```
 
+`EndpointMissing` and `SetupFailed` carry `key`, the setting to fix (dotted, e.g.
+`destination.fincome.base_url`): they are configuration faults, not refusals of a record.
 Messages name the method, path, status and a short excerpt of the body, never the API key:
 the client redacts it from anything the server echoes back.
 """
@@ -23,6 +27,9 @@ from typing import Any
 
 import httpx
 import orjson
+
+import httpkit
+from destinations.fincome.settings import CONFIG_SECTION
 
 EXCERPT_CHARS = 300
 REDACTED = "[redacted]"
@@ -96,15 +103,39 @@ class ConnectionFailed(FincomeError):
 
 
 class UnexpectedResponse(FincomeError):
-    """An answer outside the API's contract: a redirect, or a read whose body is not JSON."""
+    """An answer outside the API's contract: a redirect, a read whose body is not JSON, or a
+    listing that makes no progress."""
 
 
-def error_for_response(response: httpx.Response, *, path: str, secret: str) -> FincomeError:
-    """Map a final non-2xx response to its typed error."""
+class _KeyedError(FincomeError):
+    def __init__(
+        self, message: str, *, key: str, method: str, path: str, status_code: int | None = None
+    ) -> None:
+        super().__init__(message, method=method, path=path, status_code=status_code)
+        self.key = key
+
+
+class EndpointMissing(_KeyedError):
+    """The endpoint of a write does not exist: a wrong base URL or collection path (or a
+    proxy refusing the method). Every write of that collection would fail the same way, so
+    this is not a refusal of one record."""
+
+
+class SetupFailed(_KeyedError):
+    """A transport fault no retry can fix: TLS, a certificate, an illegal header name or
+    value. `key` names the setting to check."""
+
+
+def error_for_response(
+    response: httpx.Response, *, path: str, secret: str, collection: str | None = None
+) -> FincomeError:
+    """Map a final non-2xx response to its typed error; `collection` names a write's."""
     method = response.request.method
     status = response.status_code
     excerpt = body_excerpt(response, secret=secret)
     message = f"{method} {path} answered {status}: {excerpt}"
+    if collection is not None and (status == 405 or (status == 404 and method == "POST")):
+        return endpoint_missing(method, path, status, collection)
     if status in (401, 403):
         return AuthenticationFailed(message, method=method, path=path, status_code=status)
     if status == 429:
@@ -116,6 +147,32 @@ def error_for_response(response: httpx.Response, *, path: str, secret: str) -> F
         detail = _detail(response, secret=secret)
         return cls(message, method=method, path=path, status_code=status, detail=detail)
     return UnexpectedResponse(message, method=method, path=path, status_code=status)
+
+
+def endpoint_missing(method: str, path: str, status: int, collection: str) -> EndpointMissing:
+    key = f"{CONFIG_SECTION}.paths.{collection}"
+    message = (
+        f"{method} {path} answered {status}: Fincome has no such endpoint; check "
+        f"{CONFIG_SECTION}.base_url and [{CONFIG_SECTION}.paths] ({collection})"
+    )
+    return EndpointMissing(message, key=key, method=method, path=path, status_code=status)
+
+
+def setup_failed(fault: httpkit.SetupFault, *, method: str, path: str) -> SetupFailed:
+    key = f"{CONFIG_SECTION}.{SETUP_FAULT_SETTINGS[fault.kind]}"
+    message = f"{method} {path} failed: {fault.detail}; check {key}"
+    return SetupFailed(message, key=key, method=method, path=path)
+
+
+# the setting to check for each kind of `httpkit.SetupFault`
+SETUP_FAULT_SETTINGS = {
+    "tls": "base_url",
+    "certificate": "base_url",
+    "protocol": "base_url",
+    "header_name": "api_key_header",
+    "header_value": "api_key",
+    "request": "api_key",
+}
 
 
 def connection_failed(
@@ -134,7 +191,7 @@ def body_excerpt(response: httpx.Response, *, secret: str) -> str:
 
 
 def redact(text: str, secret: str) -> str:
-    return text.replace(secret, REDACTED) if secret else text
+    return httpkit.redact(text, secret, REDACTED)
 
 
 def _detail(response: httpx.Response, *, secret: str) -> Any:

@@ -2,7 +2,9 @@
 
 `client.metrics` and `client.views` are small resource objects over the client's GET, as in
 Stainless SDKs. Numbers come back as `Decimal`. `views.query` follows the offset pagination
-(`page.has_more`) until the last page, so callers iterate rows and never see pages.
+(`page.has_more`) until the last page, so callers iterate rows and never see pages; a page
+that is not a page, or the same rows as the page before, raises `UnexpectedResponse` rather
+than being read as the end or followed forever.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any, Literal
 
 import orjson
 
+from destinations.fincome.errors import UnexpectedResponse
 from destinations.fincome.settings import CollectionPaths
 
 Read = Callable[[str, Mapping[str, Any] | None], Any]
@@ -115,11 +118,30 @@ class Views:
         )
         path = self._paths.item("views", slug) + "/query"
         offset = 0
+        previous: Items = []
         while True:
             page = self._read(path, {**params, "offset": offset})
-            rows: Items = page.get("rows") or []
+            rows = _rows(page, path)
+            if rows and rows == previous:
+                raise UnexpectedResponse(
+                    f"GET {path} answered the same {len(rows)} rows at offset {offset} as at "
+                    "the offset before; stopping a listing that makes no progress",
+                    method="GET",
+                    path=path,
+                )
             yield from rows
             # stop on an empty page too, so a server that always says has_more cannot loop us
             if not rows or not (page.get("page") or {}).get("has_more"):
                 return
             offset += len(rows)
+            previous = rows
+
+
+def _rows(page: Any, path: str) -> Items:
+    """The rows of a page; a body of another shape is an error, never the last page."""
+    rows = page.get("rows") if isinstance(page, dict) else None
+    if not isinstance(page, dict) or not isinstance(rows, list | None):
+        raise UnexpectedResponse(
+            f"GET {path} did not answer a page {{'rows': [...]}}", method="GET", path=path
+        )
+    return rows or []

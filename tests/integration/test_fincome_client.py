@@ -13,9 +13,9 @@ import pytest
 from destinations.fincome import (
     AuthenticationFailed,
     FincomeClient,
-    RequestRejected,
     ValidationFailed,
 )
+from destinations.fincome.errors import EndpointMissing
 from httpkit import RetryPolicy
 from tests.fixtures.fincome import FincomeEmulator, customer_body, invoice_body, line_body
 
@@ -83,9 +83,10 @@ def test_fincome_refusals_are_typed(client: FincomeClient, fincome_api: FincomeE
     assert any(entry["loc"] == ["body", "customer_id"] for entry in refused.value.detail)
     assert refused.value.reason.startswith("Fincome refused the body: body.customer_id: ")
     client.create("customers", customer_body("cus_1"))
-    with pytest.raises(RequestRejected) as no_delete:
+    with pytest.raises(EndpointMissing) as no_delete:  # the seed lists no customer delete
         client.delete("customers", "cus_1")
     assert no_delete.value.status_code == 405
+    assert no_delete.value.key == "destination.fincome.paths.customers"
 
 
 def test_a_wrong_key_is_an_authentication_failure_that_never_shows_the_key(

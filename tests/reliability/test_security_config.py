@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from destinations.fincome.client import FincomeClient
-from destinations.fincome.errors import ConnectionFailed
+from destinations.fincome.errors import SetupFailed
 from httpkit import RetryPolicy
 from pipelines.config import load_metronome_settings, load_push_settings
 from sources.metronome.client import MetronomeClient, MetronomeSetupError
@@ -152,7 +152,7 @@ def test_both_clients_refuse_a_certificate_no_authority_signed(tmp_path: Path) -
         fincome = FincomeClient(
             api_key="k" * 12, base_url=server.url, retry_policy=RetryPolicy(max_attempts=1)
         )
-        with pytest.raises(ConnectionFailed, match="CERTIFICATE_VERIFY_FAILED"):
+        with pytest.raises(SetupFailed, match="CERTIFICATE_VERIFY_FAILED"):
             fincome.get("customers", "cus_1")
 
 

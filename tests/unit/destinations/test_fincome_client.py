@@ -24,7 +24,8 @@ from destinations.fincome import (
     UnexpectedResponse,
     ValidationFailed,
 )
-from httpkit import InsecureBaseURLError, RetryPolicy
+from destinations.fincome.errors import EndpointMissing, SetupFailed
+from httpkit import InsecureBaseURLError, RetryPolicy, StopRequested
 
 KEY = "sk_live_very_secret_key_123"
 BASE = "https://fincome.test/product"
@@ -341,3 +342,95 @@ def test_a_read_that_is_not_json_is_an_unexpected_response(
     client = make_client(Script(httpx.Response(200, content=b"<html>maintenance</html>")))
     with pytest.raises(UnexpectedResponse, match="not JSON"):
         client.views.list()
+
+
+@pytest.mark.parametrize(
+    ("write", "answers", "sent"),
+    [
+        ("create", [reply(404)], [("POST", "/product/customers")]),
+        ("create", [reply(405)], [("POST", "/product/customers")]),
+        ("update", [reply(405)], [("PATCH", "/product/customers/c")]),
+        # an update that meets 404 becomes a create, so a wrong base path ends here too
+        ("update", [reply(404), reply(404)],
+         [("PATCH", "/product/customers/c"), ("POST", "/product/customers")]),
+        ("delete", [reply(405)], [("DELETE", "/product/customers/c")]),
+    ],
+)  # fmt: skip
+def test_a_write_to_an_endpoint_that_does_not_exist_is_a_configuration_fault(
+    make_client: Callable[..., FincomeClient],
+    write: str,
+    answers: list[httpx.Response],
+    sent: list[tuple[str, str]],
+) -> None:
+    script = Script(*answers)
+    client = make_client(script)
+    calls = {
+        "create": lambda: client.create("customers", {"id": "c"}),
+        "update": lambda: client.update("customers", "c", {"name": "n"}),
+        "delete": lambda: client.delete("customers", "c"),
+    }
+    with pytest.raises(EndpointMissing) as raised:
+        calls[write]()
+    assert not isinstance(raised.value, RequestRejected)  # never set aside as one record's
+    assert raised.value.key == "destination.fincome.paths.customers"
+    assert "check destination.fincome.base_url and [destination.fincome.paths]" in str(raised.value)
+    assert script.sent == sent
+
+
+def test_a_missing_item_is_still_a_404_for_reads_and_deletes(
+    make_client: Callable[..., FincomeClient],
+) -> None:
+    with pytest.raises(NotFound):
+        make_client(Script(reply(404))).get("customers", "c")
+    assert make_client(Script(reply(404))).delete("customers", "c").action == "absent"
+
+
+def test_a_retry_after_beyond_the_budget_fails_the_write_now(
+    make_client: Callable[..., FincomeClient], sleeps: list[float]
+) -> None:
+    script = Script(reply(429, **{"retry-after": "3600"}), reply(201))
+    client = make_client(script, retry_policy=RetryPolicy(budget_seconds=120))
+    with pytest.raises(RateLimited) as raised:
+        client.create("customers", {"id": "c"})
+    message = str(raised.value)
+    assert message.startswith("POST /customers: Fincome asked to wait 3,600 s (Retry-After)")
+    assert "raise destination.fincome.retry_budget_seconds" in message
+    assert sleeps == []
+    assert len(script.calls) == 1
+
+
+def test_an_illegal_header_fails_at_once_without_quoting_the_key(
+    make_client: Callable[..., FincomeClient],
+) -> None:
+    script = Script(httpx.LocalProtocolError(f"Illegal header value b'{KEY}\\n'"))
+    client = make_client(script)
+    with pytest.raises(SetupFailed) as raised:
+        client.create("customers", {"id": "c"})
+    assert raised.value.key == "destination.fincome.api_key"
+    assert KEY not in str(raised.value)
+    assert raised.value.__context__ is None  # nor in the chain a traceback would show
+    assert raised.value.__cause__ is None
+    assert len(script.calls) == 1
+
+
+def test_a_stop_passes_through_unchanged(make_client: Callable[..., FincomeClient]) -> None:
+    stop = StopRequested("stopping (SIGTERM): a request still in flight was abandoned")
+    with pytest.raises(StopRequested):
+        make_client(Script(stop)).create("customers", {"id": "c"})
+
+
+@pytest.mark.parametrize(
+    "pages",
+    [
+        [{"rows": [{"n": 1}], "page": {"has_more": True}}] * 3,
+        [{"rows": [{"n": 1}], "page": {"has_more": True}}, [{"n": 2}]],
+        [{"rows": {"n": 1}}],
+    ],
+)
+def test_views_query_refuses_pages_that_make_no_progress_or_are_not_pages(
+    make_client: Callable[..., FincomeClient], pages: list[Any]
+) -> None:
+    script = Script(*(reply(200, page) for page in pages))
+    with pytest.raises(UnexpectedResponse, match="views/invoices/query"):
+        list(make_client(script).views.query("invoices"))
+    assert len(script.calls) <= 2
