@@ -6,15 +6,22 @@ must stay configurable, because the real paths are not public; `paths` overrides
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from destinations.fincome.schema import COLLECTIONS
+from httpkit.headers import credential_problem, field_name_problem
 
 DEFAULT_BASE_URL = "https://api2.fincome.co/product"
 DEFAULT_API_KEY_HEADER = "X-API-KEY"
 CONFIG_SECTION = "destination.fincome"
+
+# A run holds the data-dir lock while it waits: a request allowed more than a day would block
+# every scheduled run for that long, surely milliseconds typed as seconds (and above about
+# 1e10 s httpx itself overflows).
+MAX_SECONDS = 86_400.0
 
 # Read-only endpoints, addressable in `paths` by these names.
 READ_ENDPOINTS = {"metrics": "/metrics", "views": "/views"}
@@ -84,7 +91,7 @@ class FincomeSettings:
             timeout_seconds=self.timeout_seconds,
         )
         _require_positive("max_attempts", self.max_attempts)
-        _require_positive("retry_budget_seconds", self.retry_budget_seconds)
+        _require_seconds("retry_budget_seconds", self.retry_budget_seconds)
 
 
 def check_knobs(
@@ -95,16 +102,27 @@ def check_knobs(
     max_concurrency: int,
     timeout_seconds: float,
 ) -> None:
-    """Raise `ValueError` naming the configuration key of the first unusable value."""
-    if not api_key:
-        raise ValueError(f"{CONFIG_SECTION}.api_key is empty")
-    if not api_key_header:
-        raise ValueError(f"{CONFIG_SECTION}.api_key_header is empty")
+    """Raise `ValueError` naming the configuration key of the first unusable value.
+
+    No message quotes the key, only the position of a character that cannot be sent.
+    """
+    if problem := credential_problem(api_key):
+        raise ValueError(f"{CONFIG_SECTION}.api_key {problem}; secrets are sent as an HTTP header")
+    if problem := field_name_problem(api_key_header):
+        raise ValueError(f"{CONFIG_SECTION}.api_key_header {problem}")
     _require_positive("requests_per_second", requests_per_second)
     _require_positive("max_concurrency", max_concurrency)
-    _require_positive("timeout_seconds", timeout_seconds)
+    _require_seconds("timeout_seconds", timeout_seconds)
 
 
 def _require_positive(key: str, value: float | None) -> None:
-    if value is not None and value <= 0:
-        raise ValueError(f"{CONFIG_SECTION}.{key} must be positive, got {value!r}")
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise ValueError(
+            f"{CONFIG_SECTION}.{key} must be a finite number more than 0, got {value!r}"
+        )
+
+
+def _require_seconds(key: str, seconds: float) -> None:
+    _require_positive(key, seconds)
+    if seconds > MAX_SECONDS:
+        raise ValueError(f"{CONFIG_SECTION}.{key} must be at most {MAX_SECONDS:.0f} seconds")

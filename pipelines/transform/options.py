@@ -6,15 +6,23 @@ reads the section through dlt and hands it to `mapping_options`.
 
 from __future__ import annotations
 
+import difflib
+import re
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import ErrorDetails
 
 from pipelines.transform.currencies import ISO_4217_EXPONENTS
 
 LineType = Literal["subscription", "one_off"]
+# Fincome's price `type` has no published enum (reference/fincome-api.md, "Price type": its
+# Chargebee mapping syncs a price type; plans are recurring, one-off products have none), so
+# these are the two its own wording supports. Any other value was sent as given and rewrote
+# every price in Fincome (`MAPPING__PRICE_TYPE=weird`).
+PriceType = Literal["recurring", "one_off"]
 
 
 class MappingConfigError(ValueError):
@@ -54,10 +62,10 @@ class MappingOptions(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    email_field: str = "email"
-    country_field: str = "country"
-    zip_code_field: str = "zip_code"
-    price_type: str = Field(default="recurring", min_length=1)
+    email_field: str = Field(default="email", min_length=1)
+    country_field: str = Field(default="country", min_length=1)
+    zip_code_field: str = Field(default="zip_code", min_length=1)
+    price_type: PriceType = "recurring"
     credit_note_sign: Literal["negative", "positive"] = "negative"
     consolidated_invoices: Literal["skip", "keep"] = "skip"
     ad_hoc_line_type: LineType = "one_off"
@@ -83,4 +91,15 @@ def mapping_options(section: Mapping[str, Any]) -> MappingOptions:
         first = error.errors()[0]
         key = ".".join(["mapping", *(str(part) for part in first["loc"])])
         top = ".".join(key.split(".")[:2])
-        raise MappingConfigError(f"{key}: {first['msg']}", key=top) from None
+        raise MappingConfigError(f"{key}: {_explained(first)}", key=top) from None
+
+
+def _explained(error: ErrorDetails) -> str:
+    """pydantic's message; for a choice, what was given and the closest choice."""
+    if error["type"] != "literal_error":
+        return error["msg"]
+    given = error["input"]
+    choices = re.findall(r"'([^']*)'", str(error.get("ctx", {}).get("expected", "")))
+    close = difflib.get_close_matches(str(given), choices, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"{error['msg']}, not {given!r}{hint}"

@@ -8,11 +8,16 @@ still staged: dlt adds a column for each unknown field a newer API sends.
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass, fields
+from urllib.parse import urlsplit
 
 from dlt.common.data_types import TDataType
 from dlt.common.schema import Schema
 from dlt.common.schema.typing import TColumnSchema
+
+from httpkit.headers import credential_problem
 
 DEFAULT_BASE_URL = "https://api.metronome.com"
 MAX_PAGE_SIZE = 100  # Metronome caps `limit` at 100 on every list endpoint
@@ -25,6 +30,16 @@ PLAN_DETAILS_PATH = "/v1/planDetails/{plan_id}"
 PLAN_CHARGES_PATH = "/v1/planDetails/{plan_id}/charges"
 CREDIT_TYPES_PATH = "/v1/credit-types/list"
 CUSTOMER_IDS_PER_REQUEST = 100  # `customer_ids` filter of the customer list takes at most 100
+
+# A century reads every invoice there is; far beyond it, `period start - lookback` falls
+# before year 1 and the extract died on an OverflowError.
+MAX_LOOKBACK_DAYS = 36_500
+# A run holds the data-dir lock while it waits: a request allowed more than a day would block
+# every scheduled run for that long, surely milliseconds typed as seconds (and above about
+# 1e10 s httpx itself overflows).
+MAX_SECONDS = 86_400.0
+# The paths above already start with the version: a base URL ending in it doubled it (404).
+_VERSION_SUFFIX = re.compile(r"/v\d+/*$")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,18 +67,57 @@ class MetronomeSettings:
         return f"MetronomeSettings(api_token=***, {shown})"
 
     def problems(self) -> dict[str, str]:
-        """Invalid fields and why, by field name; empty when the settings are usable."""
-        checks: dict[str, tuple[bool, str]] = {
-            "api_token": (bool(self.api_token.strip()), "must not be empty"),
-            "page_size": (1 <= self.page_size <= MAX_PAGE_SIZE, "must be between 1 and 100"),
-            "lookback_days": (self.lookback_days >= 0, "must be 0 or more"),
-            "requests_per_second": (self.requests_per_second >= 0, "must be 0 (off) or more"),
-            "max_concurrency": (self.max_concurrency >= 1, "must be 1 or more"),
-            "timeout_seconds": (self.timeout_seconds > 0, "must be more than 0"),
-            "max_attempts": (self.max_attempts >= 1, "must be 1 or more"),
-            "retry_budget_seconds": (self.retry_budget_seconds > 0, "must be more than 0"),
+        """Invalid fields and why, by field name; empty when the settings are usable.
+
+        No problem quotes the token, only the position of a character that cannot be sent.
+        """
+        checks: dict[str, str | None] = {
+            "api_token": _token_problem(self.api_token),
+            "base_url": _base_url_problem(self.base_url),
+            "page_size": _unless(1 <= self.page_size <= MAX_PAGE_SIZE, "must be between 1 and 100"),
+            "lookback_days": _unless(
+                0 <= self.lookback_days <= MAX_LOOKBACK_DAYS,
+                f"must be between 0 and {MAX_LOOKBACK_DAYS} (use --full-refresh to read all)",
+            ),
+            "requests_per_second": _unless(
+                math.isfinite(self.requests_per_second) and self.requests_per_second >= 0,
+                "must be 0 (off) or a finite number more than 0",
+            ),
+            "max_concurrency": _unless(self.max_concurrency >= 1, "must be 1 or more"),
+            "timeout_seconds": _seconds_problem(self.timeout_seconds),
+            "max_attempts": _unless(self.max_attempts >= 1, "must be 1 or more"),
+            "retry_budget_seconds": _seconds_problem(self.retry_budget_seconds),
         }
-        return {name: reason for name, (ok, reason) in checks.items() if not ok}
+        return {name: problem for name, problem in checks.items() if problem}
+
+
+def _unless(ok: bool, problem: str) -> str | None:
+    return None if ok else problem
+
+
+def _token_problem(token: str) -> str | None:
+    if not token.strip():
+        return "must not be empty"
+    problem = credential_problem(token)
+    return f"{problem}; secrets are sent as an HTTP header" if problem else None
+
+
+def _base_url_problem(base_url: str) -> str | None:
+    parts = urlsplit(base_url)
+    version = _VERSION_SUFFIX.search(parts.path)
+    if version is None:
+        return None
+    root = parts._replace(path=parts.path[: version.start()], query="", fragment="").geturl()
+    return (
+        f"must not end in {version.group().rstrip('/')}: our paths already start with /v1; "
+        f"use {root}"
+    )
+
+
+def _seconds_problem(seconds: float) -> str | None:
+    if math.isfinite(seconds) and 0 < seconds <= MAX_SECONDS:
+        return None
+    return f"must be a number of seconds more than 0 and at most {MAX_SECONDS:.0f}"
 
 
 def _hints(data_type: TDataType, *names: str) -> dict[str, TColumnSchema]:

@@ -56,8 +56,8 @@ def test_a_tiered_charge_has_no_amount_and_euro_is_whole_units() -> None:
 
 
 def test_price_type_is_configurable() -> None:
-    state = run(invoice(), options=MappingOptions(price_type="licensed"))
-    assert rows(state, "prices")[0]["type"] == "licensed"
+    state = run(invoice(), options=MappingOptions(price_type="one_off"))
+    assert rows(state, "prices")[0]["type"] == "one_off"
 
 
 def _quarterly(invoice_id: str, start: str, end: str) -> dict[str, Any]:
