@@ -1,26 +1,31 @@
 """Settings from dlt's configuration (environment over `.dlt/*.toml`), checked up front.
 
 A missing or bad value raises `ConfigError` naming the environment variable that sets it
-(`SOURCES__METRONOME__API_TOKEN`), which the CLI prints as one line and exit code 2.
+(`SOURCES__METRONOME__API_TOKEN`), which the CLI prints as one line and exit code 2. Each
+loader first refuses unknown keys in its own section and a TOML file dlt cannot read
+(`config_keys.py`); the settings types judge the values, the loaders name the variable.
 Secret values never appear in a message.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import inspect
 import typing
 from typing import Any
 
 import dlt
 from dlt.common.configuration.exceptions import ConfigurationValueError
 
-from destinations.fincome import CollectionPaths, FincomeSettings
+from destinations.fincome import CollectionPaths, FincomeSettings, fincome
 from httpkit import InsecureBaseURLError, check_base_url
+from pipelines.config_keys import KeyPath, Namespace, config_problem, is_close
 from pipelines.logs import register_secret
 from pipelines.sizes import size_bytes
 from pipelines.transform.config import load_mapping_options
 from pipelines.transform.options import MappingConfigError, MappingOptions
-from sources.metronome import MetronomeSettings
+from sources.metronome import MetronomeSettings, metronome_source
 
 METRONOME_SECTION = "sources.metronome"
 FINCOME_SECTION = "destination.fincome"
@@ -43,8 +48,21 @@ def env_key(dotted: str) -> str:
     return dotted.replace(".", "__").upper()
 
 
+def check_known_keys(namespace: Namespace) -> None:
+    """`ConfigError` for the first unknown key under `namespace`, or an unreadable TOML file."""
+    if found := config_problem(namespace):
+        raise ConfigError(found.key, found.problem)
+
+
+# Every table under [sources] is ours (the project has one source); its keys are the
+# source's arguments, which dlt reads there when the source is used on its own.
+_SOURCE_ARGUMENTS = frozenset(inspect.signature(metronome_source).parameters)
+SOURCES = Namespace("sources", {tuple(METRONOME_SECTION.split(".")): _SOURCE_ARGUMENTS})
+
+
 def load_metronome_settings() -> MetronomeSettings:
     """The `[sources.metronome]` settings, validated; the token comes from secrets only."""
+    check_known_keys(SOURCES)
     types = typing.get_type_hints(MetronomeSettings)
     values: dict[str, Any] = {}
     for field in dataclasses.fields(MetronomeSettings):
@@ -84,6 +102,9 @@ def _read(dotted: str, expected: type) -> Any:
 
 
 def _read_secret(dotted: str) -> str | None:
+    """The secret without surrounding whitespace: one mounted from a file ends in a newline,
+    which httpx refused with the secret in its message. What is left unsendable inside it,
+    the settings types refuse."""
     # Asked without a type, dlt records the lookup under its secret hint: the trace it pickles
     # into the data dir (`dlt/<pipeline>/trace.pickle`) then keeps no value. Asked as `str`, it
     # kept the token in clear.
@@ -92,8 +113,10 @@ def _read_secret(dotted: str) -> str | None:
         return None
     if not isinstance(value, str):
         raise ConfigError(env_key(dotted), "must be a string")
-    register_secret(value)  # from secrets.toml too, not only the environment
-    return value
+    stripped = value.strip()
+    for form in (value, stripped):  # from secrets.toml too, not only the environment
+        register_secret(form)
+    return stripped
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,8 +127,24 @@ class PushSettings:
     batch_size: int = DEFAULT_BATCH_SIZE
 
 
+def _is_fincome(path: KeyPath) -> bool:
+    """[destination.fincome] and tables whose name is close enough to be a typo of it; the
+    other destinations (dlt's duckdb...) are not ours."""
+    return len(path) > 1 and is_close(path[1], FINCOME_SECTION.split(".")[1])
+
+
+@functools.cache
+def destination_namespace() -> Namespace:
+    """[destination.fincome]: what dlt's destination reads there (its own settings such as
+    `loader_file_format`, and the `fincome()` function's arguments such as `ledger_path`);
+    `paths` holds collection names, which `CollectionPaths` checks."""
+    known = frozenset(fincome().spec.get_resolvable_fields())
+    return Namespace("destination", {tuple(FINCOME_SECTION.split(".")): known}, owns=_is_fincome)
+
+
 def load_push_settings() -> PushSettings:
     """The `[destination.fincome]` settings, validated; the key comes from secrets only."""
+    check_known_keys(destination_namespace())
     key = env_key(f"{FINCOME_SECTION}.api_key")
     api_key = _read(f"{FINCOME_SECTION}.api_key", str)
     if not api_key:
@@ -155,8 +194,12 @@ _FINCOME_KNOBS: dict[str, type] = {
 }
 
 
+MAPPING = Namespace("mapping", {("mapping",): frozenset(MappingOptions.model_fields)})
+
+
 def load_mapping() -> MappingOptions:
     """The `[mapping]` options; a bad value is a `ConfigError` naming its variable."""
+    check_known_keys(MAPPING)
     try:
         return load_mapping_options()
     except MappingConfigError as exc:
@@ -167,10 +210,12 @@ MEMORY_LIMIT_KEY = "data_dir.duckdb_memory_limit"
 # The desired-state load reads through two 32 MB buffers, and a sync of 2,000 customers x 24
 # months ran out at 64 MB (in its push plan).
 MIN_MEMORY_LIMIT_MIB = 128
+DATA_DIR = Namespace("data_dir", {("data_dir",): frozenset({MEMORY_LIMIT_KEY.split(".")[1]})})
 
 
 def load_duckdb_memory_limit(default: int) -> int:
     """`[data_dir] duckdb_memory_limit` (e.g. `512MiB`, `2GB`) in bytes; `default` if unset."""
+    check_known_keys(DATA_DIR)
     given = _read(MEMORY_LIMIT_KEY, str)
     limit = default if given is None else size_bytes(given)
     if limit is None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from pathlib import Path
 import duckdb
 from filelock import FileLock, Timeout
 
-from pipelines.config import load_duckdb_memory_limit
+from pipelines.config import ConfigError, load_duckdb_memory_limit
 
 log = logging.getLogger(__name__)
 
@@ -134,11 +135,43 @@ class DataDir:
 def resolve_data_dir(option: str | os.PathLike[str] | None = None) -> DataDir:
     """`--data-dir` when given, else $BILLING_SYNC_DATA_DIR, else ./data; made absolute.
 
-    Its DuckDB cap is `[data_dir] duckdb_memory_limit`, a `ConfigError` when unusable.
+    The folder is created if missing and must take a new file: a file in its place, or a
+    folder that cannot be created or written, is a `ConfigError` naming the option or the
+    variable before any work (it was a raw `OSError` once the run had started). Its DuckDB
+    cap is `[data_dir] duckdb_memory_limit`, a `ConfigError` when unusable.
     """
-    chosen = option if option else os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR
+    from_env = os.environ.get(DATA_DIR_ENV)
+    chosen = option if option else from_env or DEFAULT_DATA_DIR
     limit = load_duckdb_memory_limit(DUCKDB_MEMORY_LIMIT)
-    return DataDir(Path(chosen).expanduser().absolute(), limit)
+    root = Path(chosen).expanduser().absolute()
+    if problem := unusable_folder_problem(root):
+        default = "" if option or from_env else f" (the default, {DEFAULT_DATA_DIR})"
+        raise ConfigError("--data-dir" if option else DATA_DIR_ENV, problem + default)
+    return DataDir(root, limit)
+
+
+def unusable_folder_problem(root: Path) -> str | None:
+    """Why a run could not keep its files in `root`, or None. Tried, not judged from the
+    permission bits: root ignores those, and a read-only mount only shows when written."""
+    try:
+        if root.exists() and not root.is_dir():
+            return f"{root} is a file, not a folder"
+    except OSError as exc:
+        return f"cannot look at {root} ({_reason(exc)})"
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return f"cannot create {root} ({_reason(exc)})"
+    try:
+        with tempfile.TemporaryFile(dir=root):
+            pass
+    except OSError as exc:
+        return f"cannot write in {root} ({_reason(exc)})"
+    return None
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or type(exc).__name__
 
 
 @contextmanager
