@@ -52,8 +52,11 @@ def register(app: typer.Typer) -> None:
 
 def demo(
     *,
-    customers: Annotated[int, typer.Option(help="Customers in the generated account.")] = 300,
-    months: Annotated[int, typer.Option(help="Months of invoice history.")] = 12,
+    customers: Annotated[
+        int, typer.Option(min=1, help="Customers in the generated account.")
+    ] = 300,
+    # a century of history at most: far beyond it the generator's dates fall before year 1
+    months: Annotated[int, typer.Option(min=1, max=1200, help="Months of invoice history.")] = 12,
     seed: Annotated[int, typer.Option(help="Seed of the generated account.")] = 1,
     data_dir: DataDirOption = None,
     json_output: JsonOption = False,

@@ -21,10 +21,15 @@ def emulator(
     kind: Annotated[EmulatorKind, typer.Argument(help="Which API to emulate.")],
     *,
     host: Annotated[str | None, typer.Option(help="Interface [default: 127.0.0.1]")] = None,
-    port: Annotated[int | None, typer.Option(help="Port; 0 picks a free one [default: 0]")] = None,
+    port: Annotated[
+        int | None, typer.Option(min=0, max=65535, help="Port; 0 picks a free one [default: 0]")
+    ] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of the generated account.")] = None,
-    customers: Annotated[int | None, typer.Option(help="Metronome only: customers.")] = None,
-    months: Annotated[int | None, typer.Option(help="Metronome only: months of history.")] = None,
+    customers: Annotated[int | None, typer.Option(min=1, help="Metronome only: customers.")] = None,
+    # a century of history at most: far beyond it the generator's dates fall before year 1
+    months: Annotated[
+        int | None, typer.Option(min=1, max=1200, help="Metronome only: months of history.")
+    ] = None,
 ) -> None:
     from sandbox.__main__ import main as serve  # the sandbox is only loaded when asked for
 

@@ -45,7 +45,10 @@ def register(app: typer.Typer) -> None:
 
 
 def status(
-    runs: Annotated[int, typer.Option(help="How many recent runs to show.")] = 10,
+    # at least the last run, which the summary line names; DuckDB's LIMIT overflowed far above
+    runs: Annotated[
+        int, typer.Option(min=1, max=1_000_000, help="How many recent runs to show.")
+    ] = 10,
     data_dir: DataDirOption = None,
     json_output: JsonOption = False,
 ) -> None:
