@@ -9,13 +9,15 @@ with `fincome_sync.ledger` (what Fincome acknowledged):
 | update | ids in both whose `row_hash` differs |
 | delete | ledger ids no longer desired, where the seed has a delete |
 | stale | ledger ids no longer desired where it has none (reported, never touched) |
+| frozen | ledger ids under an open transform reject (`frozen.py`): counted, never touched |
 
 Lines created together with a new invoice or credit note are `embedded`: they travel inside
 their parent's create, so they are not writes of their own and the plan only counts them (L
 has 136k: as Python lists of ids they cost the plan a spike of tens of MB). Money is summed
 per currency over the lines concerned: what creates carry, how much updates change, what
 deletes take away; an invoice or credit note is worth the lines it holds, whatever happens to
-it. `only` limits the plan to some records and the lines under them (`rejects --retry`).
+it. `only` limits the plan to some records, what belongs to them and the parents they need
+that Fincome lacks (`rejects --retry`, `ownership.create_retry_scope`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ import duckdb
 
 from destinations.fincome.schema import PUSH_ORDER
 from destinations.fincome.schema import Collection as CollectionSpec
+from pipelines.frozen import freeze
+from pipelines.ownership import FincomeKey, create_retry_scope
 
 Op = Literal["create", "update", "delete"]
 OPS: tuple[Op, ...] = ("create", "update", "delete")
@@ -58,6 +62,7 @@ class CollectionPlan:
     ids: dict[Op, list[str]] = field(default_factory=lambda: {op: [] for op in OPS})
     embedded: int = 0  # line creates that ride inside their parent's create
     stale: int = 0
+    frozen: int = 0  # held as last pushed while a transform reject is open on them
     money: dict[Op, Money] = field(default_factory=lambda: {op: {} for op in OPS})
 
     @property
@@ -85,6 +90,7 @@ class PushPlan:
                 **{op: len(p.ids[op]) for op in OPS},
                 "embedded": p.embedded,
                 "stale": p.stale,
+                "frozen": p.frozen,
             }
             for name, p in self.collections.items()
         }
@@ -95,17 +101,23 @@ def plan_push(
     *,
     desired: str = "fincome",
     ledger: str = "fincome_sync",
-    only: Collection[str] | None = None,
+    only: Collection[FincomeKey] | None = None,
 ) -> PushPlan:
     """Compare the desired state with the ledger; a missing desired table counts as empty.
 
-    With `only`, just the records with those ids and the lines under them (`parent:line`).
+    With `only` (Fincome collection and id), just those records, what belongs to them and
+    the parents they need that Fincome lacks. Frozen records are counted, never touched.
     """
     present = _tables(db, desired)
     source = {c.name: f"{desired}.{c.name}" if c.name in present else _NO_ROWS for c in PUSH_ORDER}
     # before the first push there is no ledger: Fincome holds nothing of ours yet
     pushed = f"{ledger}.ledger" if "ledger" in _tables(db, ledger) else _NO_LEDGER
-    scope = _Scope(only)
+    scope = _Among(
+        None
+        if only is None
+        else create_retry_scope(db, only, desired=desired, present=present, ledger=pushed)
+    )
+    frozen = _Among(freeze(db, ledger))
     lines = {line.collection: line for line in LINE_SPECS if line.collection in present}
     plans = {}
     for c in PUSH_ORDER:
@@ -116,6 +128,7 @@ def plan_push(
             source[c.name],
             pushed,
             scope=scope,
+            frozen=frozen,
             inside_created_parent=(
                 _inside_created_parent(source[line.parent_collection], pushed, line)
                 if line
@@ -127,17 +140,16 @@ def plan_push(
     return PushPlan(plans)
 
 
-class _Scope:
-    """The SQL condition choosing the rows of `only` (every row without it)."""
+class _Among:
+    """SQL conditions on the records of a relation `(collection, id, ...)`; None is all."""
 
-    def __init__(self, only: Collection[str] | None) -> None:
-        self.params: dict[str, Any] = {} if only is None else {"only": sorted(only)}
+    def __init__(self, relation: str | None) -> None:
+        self.relation = relation
 
-    def chosen(self, column: str) -> str:
-        if not self.params:
+    def holds(self, collection: str, column: str) -> str:
+        if self.relation is None:
             return "true"
-        ids = "(SELECT unnest($only::VARCHAR[]))"
-        return f"({column} IN {ids} OR split_part({column}, ':', 1) IN {ids})"
+        return f"{column} IN (SELECT id FROM {self.relation} WHERE collection = '{collection}')"
 
 
 def _inside_created_parent(parent_source: str, ledger: str, line: LineSpec) -> str:
@@ -169,32 +181,35 @@ def _plan_collection(
     source: str,
     ledger: str,
     *,
-    scope: _Scope,
+    scope: _Among,
+    frozen: _Among,
     inside_created_parent: str | None,
 ) -> CollectionPlan:
     """Creates, updates and deletes by id; lines whose parent is created only counted."""
+    c = spec.name
     new_rows = (
         f"FROM {source} d ANTI JOIN {ledger} l ON l.collection = $c AND l.id = d.id "
-        f"WHERE {scope.chosen('d.id')}"
+        f"WHERE {scope.holds(c, 'd.id')}"
     )
     embedded = inside_created_parent or "false"
-    params = {"c": spec.name, **scope.params}
+    params = {"c": c}
+    touchable = f"{scope.holds(c, 'l.id')} AND NOT {frozen.holds(c, 'l.id')}"
     rows = db.execute(
         f"""
         SELECT 'create' AS op, d.id {new_rows} AND NOT {embedded}
         UNION ALL
         SELECT 'update', d.id FROM {source} d
             JOIN {ledger} l ON l.collection = $c AND l.id = d.id
-            WHERE l.row_hash <> d.row_hash AND {scope.chosen("d.id")}
+            WHERE l.row_hash <> d.row_hash AND {touchable}
         UNION ALL
         SELECT 'gone', l.id FROM {ledger} l
             ANTI JOIN {source} d ON d.id = l.id
-            WHERE l.collection = $c AND {scope.chosen("l.id")}
+            WHERE l.collection = $c AND {touchable}
         ORDER BY 1, 2
         """,
         params,
     ).fetchall()
-    plan = CollectionPlan(spec.name)
+    plan = CollectionPlan(c)
     for op, row_id in rows:
         if op != "gone":
             plan.ids[op].append(row_id)
@@ -202,6 +217,9 @@ def _plan_collection(
             plan.ids["delete"].append(row_id)
         else:
             plan.stale += 1
+    held = f"{scope.holds(c, 'l.id')} AND {frozen.holds(c, 'l.id')}"
+    query = f"SELECT count(*) FROM {ledger} l WHERE l.collection = $c AND {held}"
+    [(plan.frozen,)] = db.execute(query, params).fetchall()
     if inside_created_parent is not None:
         query = f"SELECT count(*) {new_rows} AND {embedded}"
         [(plan.embedded,)] = db.execute(query, params).fetchall()
@@ -215,7 +233,7 @@ def _add_money(
     source: str,
     ledger: str,
     *,
-    scope: _Scope,
+    scope: _Among,
 ) -> None:
     wanted = (
         f"SELECT id, {line.parent_column} AS parent_id, currency_code, {line.amount} AS amount "
@@ -229,8 +247,9 @@ def _add_money(
     # every line created, inside its parent's create or on its own
     new_lines = _Chosen(
         f"id IN (SELECT d.id FROM {source} d ANTI JOIN {ledger} l "
-        f"ON l.collection = '{line.collection}' AND l.id = d.id WHERE {scope.chosen('d.id')})",
-        scope.params,
+        f"ON l.collection = '{line.collection}' AND l.id = d.id "
+        f"WHERE {scope.holds(line.collection, 'd.id')})",
+        {},
     )
     lines = plans[line.collection]
     parents = plans[line.parent_collection]

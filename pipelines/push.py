@@ -2,7 +2,10 @@
 
 1. The transform rebuilds `fincome.*` from `metronome_raw.*`; its rejects are stored (and
    earlier transform rejects it no longer produces are resolved).
-2. `plan.plan_push` compares the desired state with the ledger.
+2. `plan.plan_push` compares the desired state with the ledger (what Fincome holds under an
+   open transform reject is frozen: left as it is). `rejects --retry` plans only the records
+   of the rejects it took before it began (`PushOptions.retrying`: the transform resolves
+   those it no longer produces) and reports per record what was sent (`PushResult.retried`).
 3. Unless it is a dry run, the dlt pipeline `fincome_push` loads one collection per run in
    `schema.PUSH_ORDER` (dlt does not order jobs by dependency) into the `fincome`
    destination, which writes the ledger as Fincome acknowledges. Pending packages of an
@@ -20,7 +23,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import astuple, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,10 +37,11 @@ from destinations.fincome.errors import AuthenticationFailed
 from pipelines.config import ConfigError, PushSettings, env_key
 from pipelines.datadir import DataDir
 from pipelines.heap import release_freed_memory
+from pipelines.ownership import fincome_keys
 from pipelines.plan import OPS, PushPlan, plan_push
 from pipelines.progress import Bars, Counter, no_bars
 from pipelines.push_rows import collection_pages
-from pipelines.rejects import open_rejects_since, resolve_vanished
+from pipelines.rejects import RejectKey, RetryReport, open_rejects_since, resolve_vanished
 from pipelines.shards import ACCOUNT, SHARED, Scope
 from pipelines.shared_facts import SharedFacts, merged_shared_rows
 from pipelines.stopping import raise_if_stopped
@@ -56,7 +60,9 @@ class PushFailed(Exception):
 class PushOptions:
     dry_run: bool = False
     as_of: datetime | None = None  # the moment subscription statuses are judged at; now
-    only_rejected: bool = False  # `rejects --retry`: only records that have an open reject
+    # `rejects --retry`: the open rejects taken before it began (the extract and the transform
+    # resolve those they no longer produce); only their records are pushed
+    retrying: tuple[RejectKey, ...] | None = None
     scope: Scope = ACCOUNT  # a shard pushes its customers' records, not the shared ones
 
 
@@ -70,6 +76,7 @@ class PushResult:
     duration_seconds: float = 0.0
     dry_run: bool = False
     scope: Scope = ACCOUNT
+    retried: list[dict[str, Any]] = field(default_factory=list)  # per record: `RetryReport`
 
     @property
     def writes(self) -> int:
@@ -158,6 +165,7 @@ def _run(
     data_dir.ensure()
     with data_dir.connect() as db:
         transformed = desired(db)
+        retry = None if options.retrying is None else RetryReport(db, options.retrying)
         plan = _plan(db, options)
         result = PushResult(transformed, plan, dry_run=options.dry_run, scope=options.scope)
         if not options.dry_run and plan.writes:
@@ -166,6 +174,7 @@ def _run(
             result.requests = _push(db, data_dir, settings, plan, bars or no_bars())
             result.done = _done(plan, _plan(db, options))
         result.rejects = open_rejects_since(db, since)
+        result.retried = retry.outcomes(db) if retry else []
     result.duration_seconds = round(time.monotonic() - started, 3)
     return result
 
@@ -187,10 +196,10 @@ def _transform(
 
 
 def _plan(db: duckdb.DuckDBPyConnection, options: PushOptions) -> PushPlan:
-    if not options.only_rejected:
+    if options.retrying is None:
         return plan_push(db)
-    rejected = {record_id for _, record_id in LedgerStore(db).open_reject_keys()}
-    return plan_push(db, only=rejected)
+    retried = {key for r in options.retrying for key in fincome_keys(*astuple(r))}
+    return plan_push(db, only=retried)
 
 
 def _push(

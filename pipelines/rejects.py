@@ -3,17 +3,36 @@
 A run's rejects are the open ones it saw (opened or re-opened since it began). A stage that
 looks at every record each run (the transform) resolves its earlier rejects that it no
 longer produces: their cause was fixed, by new data or by configuration.
+
+`rejects --retry` takes the open rejects before anything runs (`open_reject_keys`): the
+extract and the transform resolve the ones they no longer produce, so read afterwards they
+would name nothing to push. `RetryReport` then says, per retried record, what was sent:
+it compares the ledger rows the record owns (`ownership.owned_by`: its lines, what belongs to
+a customer...) before and after the push.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import duckdb
 
 from destinations.fincome import LedgerStore, Reject
+from pipelines.ownership import desired_records, fincome_keys, ledger_records, owned_by
+
+STAGE_ORDER = "CASE stage WHEN 'extract' THEN 0 WHEN 'transform' THEN 1 ELSE 2 END"
+RETRY_BEFORE_TABLE = "retry_ledger_before"
+DESIRED_SCHEMA = "fincome"
+
+
+@dataclass(frozen=True)
+class RejectKey:
+    stage: str
+    collection: str
+    record_id: str
 
 
 def open_rejects_since(db: duckdb.DuckDBPyConnection, since: datetime) -> list[dict[str, Any]]:
@@ -22,8 +41,7 @@ def open_rejects_since(db: duckdb.DuckDBPyConnection, since: datetime) -> list[d
         return []
     rows = db.execute(
         "SELECT stage, collection, record_id, reason FROM fincome_sync.rejects "
-        "WHERE resolved_at IS NULL AND last_seen >= ? "
-        "ORDER BY CASE stage WHEN 'extract' THEN 0 WHEN 'transform' THEN 1 ELSE 2 END, "
+        f"WHERE resolved_at IS NULL AND last_seen >= ? ORDER BY {STAGE_ORDER}, "
         "collection, record_id",
         [since],
     ).fetchall()
@@ -31,6 +49,17 @@ def open_rejects_since(db: duckdb.DuckDBPyConnection, since: datetime) -> list[d
         {"stage": stage, "collection": collection, "record_id": record_id, "reason": reason}
         for stage, collection, record_id, reason in rows
     ]
+
+
+def open_reject_keys(db: duckdb.DuckDBPyConnection) -> tuple[RejectKey, ...]:
+    """Every open reject, oldest stage first."""
+    if not _exists(db):
+        return ()
+    rows = db.execute(
+        "SELECT stage, collection, record_id FROM fincome_sync.rejects "
+        f"WHERE resolved_at IS NULL ORDER BY {STAGE_ORDER}, collection, record_id"
+    ).fetchall()
+    return tuple(RejectKey(*row) for row in rows)
 
 
 def resolve_vanished(ledger: LedgerStore, stage: str, current: Iterable[Reject]) -> None:
@@ -42,6 +71,121 @@ def resolve_vanished(ledger: LedgerStore, stage: str, current: Iterable[Reject])
             gone.setdefault(collection, []).append(record_id)
     for collection, record_ids in gone.items():
         ledger.resolve_rejects(stage, collection, record_ids)
+
+
+class RetryReport:
+    """Per retried record, what the retry sent, or why it is still set aside.
+
+    Built once the transform has run and before the push: it notes what the ledger holds of
+    the records each retried one owns, in the desired state or in the ledger; `outcomes`
+    compares that with the ledger after the push.
+    """
+
+    def __init__(self, db: duckdb.DuckDBPyConnection, retried: Sequence[RejectKey]) -> None:
+        self.retried = tuple(retried)
+        ledger = LedgerStore(db)  # its tables exist from here on
+        self._ledger = f"{ledger.schema}.ledger"
+        self._rejects = f"{ledger.schema}.rejects"
+        present = db.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = ?",
+            [DESIRED_SCHEMA],
+        ).fetchall()
+        self._desired = desired_records(DESIRED_SCHEMA, {name for (name,) in present})
+        before = f"CREATE OR REPLACE TEMP TABLE {RETRY_BEFORE_TABLE} AS {self._owned_rows()}"
+        db.execute(before, self._params())
+
+    def outcomes(self, db: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+        """`{stage, collection, record_id, outcome, created, updated, deleted, reason}` per
+        retried record: `rejected` (still set aside; `reason` is its new reason, null
+        otherwise), `sent` or `unchanged` (Fincome already held what it maps to)."""
+        written = self._written(db)
+        refused = self._still_refused(db)
+        return [
+            _outcome(key, written.get(key, (0, 0, 0)), refused.get(key)) for key in self.retried
+        ]
+
+    def _written(self, db: duckdb.DuckDBPyConnection) -> dict[RejectKey, tuple[int, int, int]]:
+        rows = db.execute(
+            f"""
+            SELECT stage, reject_collection, record_id,
+                count(*) FILTER (WHERE b.row_hash IS NULL AND a.row_hash IS NOT NULL),
+                count(*) FILTER (WHERE a.row_hash <> b.row_hash),
+                count(*) FILTER (WHERE b.row_hash IS NOT NULL AND a.row_hash IS NULL)
+            FROM ({self._owned_rows()}) a
+            FULL JOIN {RETRY_BEFORE_TABLE} b
+                USING (stage, reject_collection, record_id, collection, id)
+            GROUP BY 1, 2, 3
+            """,
+            self._params(),
+        ).fetchall()
+        return {RejectKey(*row[:3]): (row[3], row[4], row[5]) for row in rows}
+
+    def _still_refused(self, db: duckdb.DuckDBPyConnection) -> dict[RejectKey, str]:
+        """The retried records still set aside, at any stage, with the latest reason: the
+        reject itself, or another one naming the same Fincome record (the push refused it)."""
+        rows = db.execute(
+            f"SELECT stage, collection, record_id, reason FROM {self._rejects} "
+            "WHERE resolved_at IS NULL ORDER BY last_seen"
+        ).fetchall()
+        reason_of: dict[object, str] = {}
+        for stage, collection, record_id, reason in rows:
+            for key in (
+                RejectKey(stage, collection, record_id),
+                *fincome_keys(stage, collection, record_id),
+            ):
+                reason_of[key] = reason
+        refused = {}
+        for key in self.retried:
+            own = (key, *fincome_keys(key.stage, key.collection, key.record_id))
+            reasons = [reason_of[k] for k in own if k in reason_of]
+            if reasons:
+                refused[key] = reasons[-1]
+        return refused
+
+    def _owned_rows(self) -> str:
+        """SQL: the records each retried one owns, with their ledger hash (null: not held)."""
+        return f"""
+            SELECT DISTINCT r.stage, r.reject_collection, r.record_id, o.collection, o.id,
+                   l.row_hash
+            FROM (
+                SELECT * FROM ({owned_by(self._desired)})
+                UNION ALL
+                SELECT * FROM ({owned_by(ledger_records(self._ledger))})
+            ) o
+            JOIN (SELECT unnest($stages::VARCHAR[]) AS stage,
+                         unnest($collections::VARCHAR[]) AS reject_collection,
+                         unnest($records::VARCHAR[]) AS record_id,
+                         unnest($fincome::VARCHAR[]) AS fincome) r
+                ON r.fincome = o.owner_collection AND r.record_id = o.owner_id
+            LEFT JOIN {self._ledger} l ON l.collection = o.collection AND l.id = o.id"""
+
+    def _params(self) -> dict[str, list[str]]:
+        pairs = [
+            (key, fincome)
+            for key in self.retried
+            for fincome, _ in fincome_keys(key.stage, key.collection, key.record_id)
+        ]
+        return {
+            "stages": [key.stage for key, _ in pairs],
+            "collections": [key.collection for key, _ in pairs],
+            "records": [key.record_id for key, _ in pairs],
+            "fincome": [fincome for _, fincome in pairs],
+        }
+
+
+def _outcome(key: RejectKey, written: tuple[int, int, int], reason: str | None) -> dict[str, Any]:
+    created, updated, deleted = written
+    shown: dict[str, Any] = {
+        "stage": key.stage,
+        "collection": key.collection,
+        "record_id": key.record_id,
+        "outcome": "rejected" if reason else "sent" if any(written) else "unchanged",
+        "created": created,
+        "updated": updated,
+        "deleted": deleted,
+        "reason": reason,
+    }
+    return shown
 
 
 def _exists(db: duckdb.DuckDBPyConnection) -> bool:

@@ -1,10 +1,11 @@
 """What `billing-sync status` reports, gathered from the data dir (read-only).
 
 - runs: the latest runs from `fincome_sync.runs`, with the counts a person looks for first;
-- entities: per Fincome collection, rows desired, rows Fincome acknowledged (ledger), and
-  the work still pending (the push plan);
+- entities: per Fincome collection, rows desired, rows Fincome acknowledged (ledger), the
+  work still pending (the push plan) and the rows frozen under an open reject (`frozen.py`);
 - cursor: the extract's per-customer invoice cursors (dlt state of `metronome_extract`);
-- rejects: open rejects grouped by stage, collection and reason.
+- rejects: open rejects grouped by stage, collection and reason, and each open reject whose
+  record Fincome holds as last pushed (frozen), since when and how many records.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dlt.common.json import custom_pua_decode
 
 from pipelines.datadir import DataDir
 from pipelines.extract import PIPELINE_NAME as EXTRACT_PIPELINE
+from pipelines.frozen import frozen_rejects
 from pipelines.plan import OPS, plan_push
 from pipelines.runs import RunLog
 from pipelines.shards import ACCOUNT, read_scope
@@ -77,6 +79,7 @@ def _entities(db: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
             "pushed": pushed.get(name, 0),
             "pending": pending,
             "stale": collection_plan.stale,
+            "frozen": collection_plan.frozen,
         }
     return entities
 
@@ -122,15 +125,29 @@ def _saved_at(state: dict[str, Any]) -> str | None:
 
 def _rejects(db: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     if not _has_table(db, "fincome_sync", "rejects"):
-        return {"open": 0, "by_reason": []}
+        return {"open": 0, "by_reason": [], "frozen": []}
     rows = db.execute(
-        "SELECT stage, collection, reason FROM fincome_sync.rejects WHERE resolved_at IS NULL"
+        "SELECT stage, collection, reason, record_id FROM fincome_sync.rejects "
+        "WHERE resolved_at IS NULL ORDER BY stage, collection, record_id"
     ).fetchall()
-    grouped = Counter(rows)
+    grouped = Counter(row[:3] for row in rows)
+    frozen = frozen_rejects(db)
     return {
         "open": len(rows),
         "by_reason": [
             {"stage": stage, "collection": collection, "reason": reason, "count": count}
             for (stage, collection, reason), count in grouped.most_common()
+        ],
+        "frozen": [
+            {
+                "stage": stage,
+                "collection": collection,
+                "record_id": record_id,
+                "reason": reason,
+                "frozen_since": held.since.isoformat(),
+                "frozen_records": held.records,
+            }
+            for stage, collection, reason, record_id in rows
+            if stage == "transform" and (held := frozen.get((collection, record_id)))
         ],
     }

@@ -7,6 +7,7 @@
      "scope": {"kind": "account" | "shard" | "shared", "index": 1 | null, "count": 3 | null},
      "transformed": {"customers": 300, ..., "credit_note_line_items": 12},   # desired rows
      "plan": {"customers": {"create": 3, "update": 1, "delete": 0, "embedded": 0, "stale": 0,
+                            "frozen": 0,  # held as last pushed while a transform reject is open
                             "money": {"create": {}, "update": {}, "delete": {}}},
               "invoices": {..., "money": {"create": {"USD": "1234.50", "EUR": "99"}, ...}},
               ...},                                # every collection, in push order

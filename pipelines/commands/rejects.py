@@ -1,14 +1,27 @@
 """`billing-sync rejects [--retry]`: the records set aside, with their reasons.
 
-Without `--retry` it lists the open rejects. With `--retry`, once their cause is fixed:
-the customers of extract rejects are read from Metronome again, the transform runs again
-(configuration fixes such as a new `[mapping.pricing_units]` entry take effect), and only the
-records that have an open reject are pushed (with their lines). What still fails stays open.
+Without `--retry` it lists the open rejects. With `--retry`, once their cause is fixed: the
+open rejects are taken first, the customers of extract rejects are read from Metronome
+again, the transform runs again (configuration fixes such as a new `[mapping.pricing_units]`
+entry take effect), and only the records of those rejects are pushed, with their lines,
+what belongs to them and the parents Fincome lacks. What still fails stays open with its new
+reason.
 
-`--json` prints `{"command": "rejects", "status", "exit_code", "data_dir", "retried": bool,
-"rejects": [{"stage", "collection", "record_id", "reason", "attempts", "first_seen",
-"last_seen", "detail"}]}` (the open ones, after the retry when there was one); exit 3 when
-any is open.
+A record Fincome already holds that became a transform reject is frozen: Fincome keeps the
+version pushed at `frozen_since` (with `frozen_records` records under it, lines included)
+until the reject resolves; a retry then updates it to the new mapping.
+
+`--json` prints one object:
+
+    {"command": "rejects", "status", "exit_code", "data_dir",
+     "retried": [{"stage", "collection", "record_id",      # per retried record, [] without
+                  "outcome": "sent" | "unchanged" | "rejected",            # --retry
+                  "created", "updated", "deleted",         # Fincome records written for it
+                  "reason": str | null}],                  # the new reason when rejected
+     "rejects": [{"stage", "collection", "record_id", "reason", "attempts", "first_seen",
+                  "last_seen", "detail", "frozen_since": str | null, "frozen_records": int}]}
+
+`rejects` are the open ones, after the retry when there was one; exit 3 when any is open.
 """
 
 from __future__ import annotations
@@ -25,8 +38,13 @@ from pipelines.commands.common import DataDirOption, ExitCode, JsonOption, Outco
 from pipelines.config import load_mapping, load_metronome_settings, load_push_settings
 from pipelines.datadir import DataDir, resolve_data_dir, run_lock
 from pipelines.extract import ExtractOptions, run_extract
+from pipelines.frozen import FrozenReject, frozen_note, frozen_rejects
 from pipelines.push import PushOptions, run_push
+from pipelines.rejects import open_reject_keys
 from pipelines.shards import claim_scope
+
+RETRIED_COLUMNS = ("stage", "collection", "record id", "outcome", "created", "updated",
+                   "deleted", "reason")  # fmt: skip
 
 
 def register(app: typer.Typer) -> None:
@@ -48,29 +66,36 @@ def rejects(
 def rejects_outcome(data_dir_option: Path | None, retry: bool) -> Outcome:
     data_dir = resolve_data_dir(data_dir_option)
     with run_lock(data_dir):
-        if retry:
-            _retry(data_dir)
+        retried = _retry(data_dir) if retry else []
         with data_dir.connect() as db:
-            still_open = [_shown(row) for row in LedgerStore(db).open_rejects()]
+            frozen = frozen_rejects(db)
+            still_open = [_shown(row, frozen) for row in LedgerStore(db).open_rejects()]
+    summary = f"{len(still_open)} open reject(s)"
+    if retry:
+        sent = sum(1 for record in retried if record["outcome"] == "sent")
+        summary += f" after a retry of {len(retried)} ({sent} sent)"
     return Outcome(
         exit_code=ExitCode.REJECTS if still_open else ExitCode.OK,
-        payload={"data_dir": str(data_dir.root), "retried": retry, "rejects": still_open},
-        summary=f"{len(still_open)} open reject(s){' after a retry' if retry else ''}",
-        render=lambda console: _render(console, still_open, retry),
-        counts={"open_rejects": len(still_open)},
+        payload={"data_dir": str(data_dir.root), "retried": retried, "rejects": still_open},
+        summary=summary,
+        render=lambda console: _render(console, still_open, retried if retry else None),
+        counts={"open_rejects": len(still_open), "retried": len(retried)},
     )
 
 
-def _retry(data_dir: DataDir) -> None:
+def _retry(data_dir: DataDir) -> list[dict[str, Any]]:
+    """Push the records of every open reject again; what became of each."""
     mapping = load_mapping()
     settings = load_push_settings()
     scope = claim_scope(data_dir, None)  # a shard retries as a shard
     with data_dir.connect() as db:
+        retrying = open_reject_keys(db)  # before the extract and transform resolve any
         customers = _customers_of_extract_rejects(LedgerStore(db).open_rejects(stage="extract"))
     if customers:
-        options = ExtractOptions(customer_ids=tuple(sorted(customers)), shard=scope.shard)
-        run_extract(data_dir, load_metronome_settings(), options)
-    run_push(data_dir, settings, mapping, PushOptions(only_rejected=True, scope=scope))
+        reread = ExtractOptions(customer_ids=tuple(sorted(customers)), shard=scope.shard)
+        run_extract(data_dir, load_metronome_settings(), reread)
+    pushed = run_push(data_dir, settings, mapping, PushOptions(retrying=retrying, scope=scope))
+    return pushed.retried
 
 
 def _customers_of_extract_rejects(rows: list[dict[str, Any]]) -> set[str]:
@@ -85,7 +110,10 @@ def _customers_of_extract_rejects(rows: list[dict[str, Any]]) -> set[str]:
     return found
 
 
-def _shown(row: dict[str, Any]) -> dict[str, Any]:
+def _shown(row: dict[str, Any], frozen: dict[tuple[str, str], FrozenReject]) -> dict[str, Any]:
+    held = (
+        frozen.get((row["collection"], row["record_id"])) if row["stage"] == "transform" else None
+    )
     return {
         "stage": row["stage"],
         "collection": row["collection"],
@@ -95,12 +123,18 @@ def _shown(row: dict[str, Any]) -> dict[str, Any]:
         "first_seen": row["first_seen"].isoformat(),
         "last_seen": row["last_seen"].isoformat(),
         "detail": row["detail"],
+        "frozen_since": held.since.isoformat() if held else None,
+        "frozen_records": held.records if held else 0,
     }
 
 
-def _render(console: Console, rows: list[dict[str, Any]], retried: bool) -> None:
+def _render(
+    console: Console, rows: list[dict[str, Any]], retried: list[dict[str, Any]] | None
+) -> None:
+    if retried:
+        _render_retried(console, retried)
     if not rows:
-        ending = ": every retried record went through." if retried else "."
+        ending = ": every retried record went through." if retried is not None else "."
         console.print("No open rejects" + ending)
         return
     table = Table(title=f"Open rejects: {len(rows)}")
@@ -108,6 +142,20 @@ def _render(console: Console, rows: list[dict[str, Any]], retried: bool) -> None
         table.add_column(column)
     for row in rows:
         cells = (row["stage"], row["collection"], row["record_id"], str(row["attempts"]))
-        table.add_row(*cells, row["last_seen"][:19], row["reason"])
+        reason = row["reason"]
+        if row["frozen_since"]:
+            reason += "; " + frozen_note(row["frozen_since"], row["frozen_records"])
+        table.add_row(*cells, row["last_seen"][:19], reason)
     console.print(table)
     console.print("Fix the cause, then: billing-sync rejects --retry")
+
+
+def _render_retried(console: Console, retried: list[dict[str, Any]]) -> None:
+    table = Table(title=f"Retried: {len(retried)} record(s)")
+    for column in RETRIED_COLUMNS:
+        table.add_column(column)
+    for record in retried:
+        counts = (str(record[key]) for key in ("created", "updated", "deleted"))
+        cells = (record["stage"], record["collection"], record["record_id"], record["outcome"])
+        table.add_row(*cells, *counts, record["reason"] or "")
+    console.print(table)

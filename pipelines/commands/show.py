@@ -55,6 +55,7 @@ def render_push(console: Console, result: PushResult) -> None:
     for name, plan in result.plan.collections.items():
         table.add_row(name, *_cells(plan, result.done.get(name)), _money(plan))
     console.print(table)
+    _render_frozen(console, result)
     if not result.dry_run and not result.plan.writes:
         console.print("Fincome already holds everything: no write was needed.")
     _render_rejects(console, result.rejects)
@@ -64,6 +65,13 @@ def render_push(console: Console, result: PushResult) -> None:
             f"{requests['attempts']:,} Fincome requests ({requests['retries']} retried, "
             f"{requests['throttled']} throttled) in {result.duration_seconds:.1f} s"
         )
+
+
+def _render_frozen(console: Console, result: PushResult) -> None:
+    frozen = [(name, p.frozen) for name, p in result.plan.collections.items() if p.frozen]
+    if frozen:
+        held = ", ".join(f"{count:,} {name}" for name, count in frozen)
+        console.print(f"Frozen, kept in Fincome as last pushed while their reject is open: {held}")
 
 
 def _cells(plan: CollectionPlan, done: dict[str, int] | None) -> list[str]:

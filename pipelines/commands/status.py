@@ -10,13 +10,20 @@
                | "running" | "interrupted", "exit_code": 0, "created": 120, "updated": 4,
                "deleted": 0, "rejected": 2, "requests": {"metronome": 417, "fincome": 130},
                "error": null}],                                   # newest first, at most 10
-     "entities": {"customers": {"desired": 300, "pushed": 300, "stale": 0,
+     "entities": {"customers": {"desired": 300, "pushed": 300, "stale": 0, "frozen": 0,
                                 "pending": {"create": 0, "update": 0, "delete": 0}}, ...},
      "cursor": null | {"customers": 300, "customers_with_open_drafts": 280,
                        "latest_period_start": {"min": "...", "max": "..."},
                        "last_extract_at": "2026-11-21T02:00:12+00:00"},
      "rejects": {"open": 2, "by_reason": [{"stage": "transform", "collection": "invoices",
-                                           "reason": "...", "count": 2}]}}
+                                           "reason": "...", "count": 2}],
+                 "frozen": [{"stage": "transform", "collection": "invoices", "record_id": "...",
+                             "reason": "...", "frozen_since": "2026-11-20T02:00:09+00:00",
+                             "frozen_records": 4}]}}
+
+`frozen` (in `entities` and `rejects`): records Fincome holds that became transform rejects
+are kept as last pushed, neither updated nor deleted, until the reject resolves; each such
+reject says since when (`frozen_since`) and how many records it holds (lines included).
 
 Reading the DuckDB file needs the data-dir lock (DuckDB lets no other process read while a
 run writes), so during a run `status` exits 75 at once.
@@ -32,12 +39,14 @@ from rich.table import Table
 
 from pipelines.commands.common import DataDirOption, ExitCode, JsonOption, Outcome, run_command
 from pipelines.datadir import resolve_data_dir, run_lock
+from pipelines.frozen import frozen_note
 from pipelines.status import gather_status
 
 RUN_COLUMNS = ("started", "command", "outcome", "seconds", "created", "updated", "deleted",
                "rejected", "requests M/F")  # fmt: skip
 ENTITY_COLUMNS = ("collection", "desired", "in Fincome", "to create", "to update", "to delete",
-                  "stale")  # fmt: skip
+                  "stale", "frozen")  # fmt: skip
+SHOWN_FROZEN = 20
 
 
 def register(app: typer.Typer) -> None:
@@ -94,11 +103,9 @@ def render_status(console: Console, report: dict[str, Any]) -> None:
     for column in ENTITY_COLUMNS:
         entities.add_column(column, justify="left" if column == "collection" else "right")
     for name, row in report["entities"].items():
-        pending = row["pending"]
-        entities.add_row(
-            name,
-            *(f"{n:,}" for n in (row["desired"], row["pushed"], *pending.values(), row["stale"])),
-        )
+        counts = (row["desired"], row["pushed"], *row["pending"].values(), row["stale"],
+                  row["frozen"])  # fmt: skip
+        entities.add_row(name, *(f"{n:,}" for n in counts))
     console.print(entities)
     cursor = report["cursor"]
     if cursor:
@@ -122,3 +129,18 @@ def render_status(console: Console, report: dict[str, Any]) -> None:
                 f"{group['count']:,}", group["stage"], group["collection"], group["reason"]
             )
         console.print(table)
+    _render_frozen(console, rejects["frozen"])
+
+
+def _render_frozen(console: Console, frozen: list[dict[str, Any]]) -> None:
+    if not frozen:
+        return
+    table = Table(title=f"Set aside but held by Fincome: {len(frozen)} record(s)")
+    for column in ("collection", "record id", "in Fincome"):
+        table.add_column(column)
+    for record in frozen[:SHOWN_FROZEN]:
+        note = frozen_note(record["frozen_since"], record["frozen_records"])
+        table.add_row(record["collection"], record["record_id"], note)
+    console.print(table)
+    if len(frozen) > SHOWN_FROZEN:
+        console.print(f"... and {len(frozen) - SHOWN_FROZEN} more: billing-sync rejects")

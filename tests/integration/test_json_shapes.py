@@ -91,7 +91,7 @@ PUSH = {
     "transformed": per_collection(int),
     "plan": per_collection(
         {"create": int, "update": int, "delete": int, "embedded": int, "stale": int,
-         "money": {"create": MONEY, "update": MONEY, "delete": MONEY}}
+         "frozen": int, "money": {"create": MONEY, "update": MONEY, "delete": MONEY}}
     ),
     "done": MapOf({"created": int, "updated": int, "deleted": int}),
     "rejects": [REJECT],
@@ -119,14 +119,23 @@ STATUS = {
          "error": (str, None)}
     ],
     "entities": per_collection(
-        {"desired": int, "pushed": int, "stale": int,
+        {"desired": int, "pushed": int, "stale": int, "frozen": int,
          "pending": {"create": int, "update": int, "delete": int}}
     ),
     "cursor": Nullable({"customers": int, "customers_with_open_drafts": int,
                         "latest_period_start": Nullable({"min": str, "max": str}),
                         "last_extract_at": (str, None)}),
     "rejects": {"open": int,
-                "by_reason": [{"stage": str, "collection": str, "reason": str, "count": int}]},
+                "by_reason": [{"stage": str, "collection": str, "reason": str, "count": int}],
+                "frozen": [{**REJECT, "frozen_since": str, "frozen_records": int}]},
+}  # fmt: skip
+REJECTS = {
+    **HEAD,
+    "data_dir": str,
+    "retried": [{"stage": str, "collection": str, "record_id": str, "outcome": str,
+                 "created": int, "updated": int, "deleted": int, "reason": (str, None)}],
+    "rejects": [{**REJECT, "attempts": int, "first_seen": str, "last_seen": str,
+                 "detail": object, "frozen_since": (str, None), "frozen_records": int}],
 }  # fmt: skip
 
 
@@ -158,6 +167,11 @@ def test_sync_dry_run_and_status_have_their_documented_shapes(tmp_path: Path) ->
     assert status["runs"][0]["command"] == "sync"
     assert status["cursor"] is not None
     assert status["rejects"]["by_reason"]
+
+    code, rejects = cli("rejects", "--data-dir", str(tmp_path))
+    assert code == 3
+    assert conforms(rejects, REJECTS) == []
+    assert rejects["retried"] == []
 
 
 def test_a_shards_dry_run_and_status_keep_the_shapes_and_say_their_scope(tmp_path: Path) -> None:
