@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 ResponseCheck = Callable[[httpx.Response], bool]
 
 
-def _usable(response: httpx.Response) -> bool:
+def _always_usable(response: httpx.Response) -> bool:
     return False
 
 
@@ -71,7 +71,7 @@ class ResilientSender:
         params: Mapping[str, Any] | None = None,
         content: bytes | None = None,
         headers: Mapping[str, str] | None = None,
-        unusable: ResponseCheck = _usable,
+        unusable: ResponseCheck = _always_usable,
     ) -> httpx.Response:
         """`unusable(response)` True retries an answer like a 5xx (a malformed body)."""
         budget_ends = time.monotonic() + self.policy.budget_seconds
@@ -95,7 +95,7 @@ class ResilientSender:
                 pause = self._pause_after(retries, response, budget_ends)
                 if pause is None:
                     return response
-                reason = f"HTTP {response.status_code}"
+                reason = f"HTTP {response.status_code}" + ("" if retryable else ", unusable")
             retries += 1
             self.stats.count_retry()
             log.info("retrying after %s (attempt %d, waiting %.2fs)", reason, retries, pause)
