@@ -35,7 +35,8 @@ from pipelines.heap import arrow_allocates_with_malloc, release_freed_memory
 from pipelines.progress import Bars, Counter, no_bars
 from pipelines.shards import Shard
 from sources.metronome import ExtractProgress, ExtractReject, MetronomeSettings, metronome_source
-from sources.metronome.client import MetronomeAuthError, MetronomeError
+from sources.metronome.client import MetronomeAuthError, MetronomeError, MetronomeSetupError
+from sources.metronome.customer_reads import UNREAD
 
 PIPELINE_NAME = "metronome_extract"
 DATASET = "metronome_raw"
@@ -133,7 +134,7 @@ def run_extract(
     started = time.monotonic()
     stats = RequestStats()
     rejects = _RejectCollector()
-    customers = (bars or no_bars()).counter("extract: customers read")
+    customers = _CustomerCounter((bars or no_bars()).counter("extract: customers read"))
     try:
         pipeline = extract_pipeline(data_dir)
         arrow_allocates_with_malloc()
@@ -146,7 +147,7 @@ def run_extract(
             customer_ids=options.customer_ids,
             keep_customer=options.shard.owns if options.shard else None,
             on_reject=rejects.add,
-            on_progress=lambda event: _count(customers, event),
+            on_progress=customers.observe,
             request_stats=stats,
         )
         # one extract thread per concurrent customer read; dlt keeps at most
@@ -165,7 +166,7 @@ def run_extract(
         raise _explain(exc) from exc
     release_freed_memory()
     load_ids = tuple(loaded.loads_ids)
-    _record_rejects(data_dir, rejects.all(), load_ids)
+    _record_rejects(data_dir, rejects.all(), load_ids, customers.read_whole(rejects.all()))
     unknown = _unknown_customers(data_dir, options.customer_ids or (), load_ids)
     if unknown:
         log.warning("no such Metronome customer: %s", ", ".join(unknown))
@@ -182,11 +183,28 @@ def run_extract(
     )
 
 
-def _count(customers: Counter, event: ExtractProgress) -> None:
-    if event.event == "listed":
-        customers.grow()
-    else:
-        customers.advance()
+class _CustomerCounter:
+    """Counts customers on the progress bar and remembers whose invoices were read."""
+
+    def __init__(self, bar: Counter) -> None:
+        self._bar = bar
+        self._read: set[str] = set()
+        self._lock = threading.Lock()
+
+    def observe(self, event: ExtractProgress) -> None:
+        if event.event == "listed":
+            self._bar.grow()
+            return
+        self._bar.advance()
+        if event.event == "read":
+            with self._lock:
+                self._read.add(event.customer_id)
+
+    def read_whole(self, rejects: Sequence[ExtractReject]) -> set[str]:
+        """Customers whose lists were all read this run (none of them failed)."""
+        unread = {r.record_id for r in rejects if r.collection == UNREAD}
+        with self._lock:
+            return self._read - unread
 
 
 def _finish_pending(pipeline: dlt.Pipeline, data_dir: DataDir) -> int:
@@ -238,9 +256,13 @@ class _RejectCollector:
 
 
 def _record_rejects(
-    data_dir: DataDir, rejects: Sequence[ExtractReject], load_ids: Sequence[str]
+    data_dir: DataDir,
+    rejects: Sequence[ExtractReject],
+    load_ids: Sequence[str],
+    read_whole: set[str],
 ) -> None:
-    """Open this run's rejects, and resolve earlier ones whose record has now been staged."""
+    """Open this run's rejects, and resolve earlier ones whose record has now been staged
+    (or, for a customer that could not be read, whose lists were all read this time)."""
     with data_dir.connect() as connection:
         ledger = LedgerStore(connection)
         ledger.add_rejects(
@@ -251,7 +273,9 @@ def _record_rejects(
         for collection, record_id in ledger.open_reject_keys(stage="extract"):
             still_open.setdefault(collection, []).append(record_id)
         for collection, record_ids in still_open.items():
-            if collection in TABLES and load_ids:
+            if collection == UNREAD:
+                ledger.resolve_rejects("extract", UNREAD, sorted(read_whole & set(record_ids)))
+            elif collection in TABLES and load_ids:
                 staged = _staged_now(connection, collection, record_ids, load_ids)
                 ledger.resolve_rejects("extract", collection, staged)
 
@@ -287,7 +311,8 @@ def _staged_now(
 
 
 def _explain(failure: PipelineStepFailed) -> Exception:
-    """The cause as a one-line error; a token Metronome refuses is a configuration error."""
+    """The cause as a one-line error; a token Metronome refuses, or a TLS handshake or header
+    no retry can fix, is a configuration error naming its variable."""
     chain: list[BaseException] = []
     cause: BaseException | None = failure
     while cause is not None and cause not in chain:
@@ -298,6 +323,8 @@ def _explain(failure: PipelineStepFailed) -> Exception:
             return ConfigError(
                 env_key("sources.metronome.api_token"), f"refused by Metronome ({link})"
             )
+        if isinstance(link, MetronomeSetupError):  # e.g. https to a plain-http port
+            return ConfigError(link.key, " ".join(str(link).split()))
     reason = next((link for link in chain if isinstance(link, MetronomeError)), chain[-1])
     text = " ".join(str(reason).split())[:300]
     if not isinstance(reason, MetronomeError):

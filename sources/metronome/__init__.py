@@ -25,6 +25,7 @@ from dlt.extract import DltResource
 from httpkit import RequestStats
 from sources.metronome.client import MetronomeClient
 from sources.metronome.cursors import BillingWindow, InvoiceReadPlan
+from sources.metronome.customer_reads import CustomerReads
 from sources.metronome.progress import CustomerFilter, ExtractProgress, ProgressSink, no_progress
 from sources.metronome.records import ExtractReject, RejectSink
 from sources.metronome.resources import (
@@ -153,6 +154,7 @@ def _resources(
     on_progress: ProgressSink,
 ) -> tuple[DltResource, ...]:
     merged: dict[str, Any] = {"write_disposition": "merge", "primary_key": "id"}
+    reads = CustomerReads()  # one per run: customers whose lists fail, in a row
     customers = dlt.resource(list_customers, name="customers", columns=CUSTOMER_COLUMNS, **merged)(
         client, selection.ids, on_reject, selection.keep, on_progress
     )
@@ -169,7 +171,7 @@ def _resources(
         columns=CUSTOMER_PLAN_COLUMNS,
         parallelized=True,
         **merged,
-    )(client, on_reject)
+    )(client, on_reject, reads)
     plan_charges = dlt.transformer(
         list_plan_charges,
         data_from=plans,
@@ -185,5 +187,5 @@ def _resources(
         columns=INVOICE_COLUMNS,
         parallelized=True,
         **merged,
-    )(client, plan, on_reject, datetime.now(UTC), on_progress=on_progress)
+    )(client, plan, on_reject, datetime.now(UTC), reads=reads, on_progress=on_progress)
     return customers, customer_plans, plans, plan_charges, credit_types, invoices

@@ -14,9 +14,10 @@ from typing import Literal
 
 @dataclass(frozen=True)
 class ExtractProgress:
-    """`listed`: a customer to read (after `keep_customer`); `read`: its invoices are in."""
+    """`listed`: a customer to read (after `keep_customer`); `read`: its invoices are in;
+    `failed`: they could not be read this run (see `customer_reads.py`)."""
 
-    event: Literal["listed", "read"]
+    event: Literal["listed", "read", "failed"]
     customer_id: str
 
 

@@ -16,8 +16,13 @@ from urllib.parse import quote
 
 import dlt
 
-from sources.metronome.client import MetronomeClient, MetronomeNotFoundError
+from sources.metronome.client import (
+    MetronomeClient,
+    MetronomeNotFoundError,
+    MetronomeResponseError,
+)
 from sources.metronome.cursors import CustomerCursor, InvoiceReadPlan, PeriodTracker
+from sources.metronome.customer_reads import CustomerReads
 from sources.metronome.progress import CustomerFilter, ExtractProgress, ProgressSink, no_progress
 from sources.metronome.records import (
     RejectSink,
@@ -39,6 +44,12 @@ from sources.metronome.settings import (
 
 Row = dict[str, Any]
 log = logging.getLogger(__name__)
+# A customer was just listed, so a 404 on one of its lists is a glitch, retried like a 5xx.
+LISTED_PARENT = frozenset({404})
+# What fails one customer's read for this run (after the request's retries); any other
+# error (auth, outage, a refused TLS handshake) fails the whole run.
+UNREADABLE = (MetronomeNotFoundError, MetronomeResponseError)
+PLANS_LIST, INVOICES_LIST = "customer plans", "invoices"
 
 
 def list_customers(
@@ -73,13 +84,18 @@ def _customer_filters(customer_ids: Sequence[str] | None) -> list[dict[str, str]
 
 
 def list_customer_plans(
-    customer: Row, client: MetronomeClient, on_reject: RejectSink
+    customer: Row, client: MetronomeClient, on_reject: RejectSink, reads: CustomerReads
 ) -> Iterator[list[Row]]:
     path = CUSTOMER_PLANS_PATH.format(customer_id=quote(customer["id"], safe=""))
-    for page in _pages_unless_gone(client, path):
-        rows = [_with(record, customer_id=customer["id"]) for record in page]
-        if valid := split_valid("customer_plans", rows, on_reject)[0]:
-            yield valid
+    try:
+        for page in client.pages(path, retry_statuses=LISTED_PARENT):
+            rows = [_with(record, customer_id=customer["id"]) for record in page]
+            if valid := split_valid("customer_plans", rows, on_reject)[0]:
+                yield valid
+    except UNREADABLE as error:
+        reads.failed(customer["id"], PLANS_LIST, error, on_reject)
+        return
+    reads.succeeded(PLANS_LIST)
 
 
 def list_plans(client: MetronomeClient, on_reject: RejectSink) -> Iterator[Row]:
@@ -116,6 +132,7 @@ def list_invoices(
     on_reject: RejectSink,
     now: datetime,
     *,
+    reads: CustomerReads,
     on_progress: ProgressSink = no_progress,
 ) -> Iterator[list[Row]]:
     """One customer's invoices in the window its cursor (or the run's mode) decides.
@@ -124,7 +141,9 @@ def list_invoices(
     resource, but every customer has its own latest period and open drafts. The cursors live
     in this resource's state as `{"customers": {customer_id: CustomerCursor.to_state()}}`,
     stored by dlt with the load (and restored from DuckDB if the working folder is lost).
-    Each call runs on an extract thread and writes only its own customer's key.
+    Each call runs on an extract thread and writes only its own customer's key, and only
+    after the whole window was read: a list that fails (see `CustomerReads`) leaves the
+    cursor as it was, so a transient 404 never drops the pin on an old draft.
     """
     customer_id = customer["id"]
     cursors = dlt.current.resource_state("invoices").setdefault("customers", {})
@@ -133,13 +152,19 @@ def list_invoices(
     path = INVOICES_PATH.format(customer_id=quote(customer_id, safe=""))
     seen = PeriodTracker()
     rejected = 0
-    for page in _pages_unless_gone(client, path, params):
-        valid, page_rejects = split_valid("invoices", page, on_reject, listed_under=customer_id)
-        rejected += page_rejects
-        for invoice in valid:
-            seen.observe(invoice)
-        if valid:
-            yield valid
+    try:
+        for page in client.pages(path, params, retry_statuses=LISTED_PARENT):
+            valid, rejects = split_valid("invoices", page, on_reject, listed_under=customer_id)
+            rejected += rejects
+            for invoice in valid:
+                seen.observe(invoice)
+            if valid:
+                yield valid
+    except UNREADABLE as error:  # its cursor stays: the next run reads the same window
+        reads.failed(customer_id, INVOICES_LIST, error, on_reject)
+        on_progress(ExtractProgress("failed", customer_id))
+        return
+    reads.succeeded(INVOICES_LIST)
     # a customer with a rejected invoice keeps its old cursor: the record is read again
     if plan.moves_cursors and not rejected:
         cursor = plan.next_cursor(previous, seen)
@@ -150,12 +175,10 @@ def list_invoices(
     on_progress(ExtractProgress("read", customer_id))
 
 
-def _pages_unless_gone(
-    client: MetronomeClient, path: str, params: dict[str, str] | None = None
-) -> Iterator[list[Any]]:
-    """The pages under a parent that may vanish between listing it and reading its children."""
+def _pages_unless_gone(client: MetronomeClient, path: str) -> Iterator[list[Any]]:
+    """The pages under a plan that may vanish between listing it and reading its charges."""
     try:
-        yield from client.pages(path, params)
+        yield from client.pages(path)
     except MetronomeNotFoundError as exc:
         log.warning("skipped (the parent is gone): %s", exc)
 
