@@ -125,3 +125,40 @@ def test_no_secret_reaches_output_logs_errors_duckdb_or_any_file_a_run_writes(
         "metronome token in secrets.toml",
         "fincome key in secrets.toml",
     ]
+
+
+def test_secrets_with_a_trailing_newline_work_and_never_leak_in_any_form(
+    servers: Servers, project: Project, tmp_path: Path, reliability_figures: ReliabilityFigures
+) -> None:
+    """A secret mounted from a file ends in a newline. httpx refused it as a header value
+    and quoted it (`Illegal header value b'<secret>\\n'`) into stdout, stderr, the run
+    history and dlt's trace; now it is stripped when loaded, and a secret that still holds
+    a control character is refused naming its variable (exit 2), without quoting it."""
+    servers.fincome.reset()
+    servers.fincome.set_faults()
+    servers.metronome.set_faults()
+    project.secrets_file.write_text(
+        SECRETS_TOML.replace(SECRETS["fincome key"], SECRETS["fincome key"] + "\\n")
+    )
+    token = {"SOURCES__METRONOME__API_TOKEN": SECRETS["metronome token"] + "\n"}
+    synced, refused = tmp_path / "synced", tmp_path / "refused"
+    assert project.run("newline", "sync", "--json", "--data-dir", str(synced), **token) in (0, 3)
+    assert project.run("status", "status", "--json", "--data-dir", str(synced)) == 0
+    for log_format in ("text", "json"):
+        inner = {"SOURCES__METRONOME__API_TOKEN": "mtok-7Qx9-leak\ncheck-3b1f0e"}
+        code = project.run(
+            f"inner {log_format}", "--log-format", log_format, "sync", "--json",
+            "--data-dir", str(refused), **inner,
+        )  # fmt: skip
+        assert code == 2
+        assert "SOURCES__METRONOME__API_TOKEN" in project.places[-1][1].decode()
+
+    places = [*project.places, *files_under(project.root, skip=[project.secrets_file])]
+    for data_dir in (synced, refused):
+        places += files_under(data_dir)
+        if (data_dir / "billing_sync.duckdb").exists():
+            places += duckdb_text(data_dir / "billing_sync.duckdb")
+    needles = {**SECRETS, "inner token": "mtok-7Qx9-leak", "inner token end": "check-3b1f0e"}
+    leaks = findings(needles, places)
+    reliability_figures.add("secret_leaks", len(leaks))
+    assert leaks == []
