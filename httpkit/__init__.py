@@ -6,16 +6,18 @@ Knows neither API:
   is left of that budget (`WaitBeyondBudget` otherwise);
 - a total deadline per attempt (connect, headers, whole body), which httpx lacks;
 - faults no retry can fix (TLS, certificates, illegal headers) raised at once
-  (`setup_fault`), described without quoting the request;
+  (`setup_fault`), described without quoting the request; every form a message can quote a
+  secret in (`secret_forms`, `redact`);
 - the process-wide stop switch every wait and request honours (`PROCESS_STOP`);
 - client-side pacing that slows down on 429s, request statistics, base-URL safety checks
   and an `httpx.Client` that keeps no cookies.
 """
 
 from httpkit.client import CookielessClient
-from httpkit.faults import SetupFault, redact, setup_fault
+from httpkit.faults import SetupFault, setup_fault
 from httpkit.pacing import AdaptivePacer
 from httpkit.retry import RetryPolicy, WaitBeyondBudget, retry_after_seconds
+from httpkit.secrets import redact, secret_forms
 from httpkit.sender import ResilientSender
 from httpkit.stats import RequestStats
 from httpkit.stopping import PROCESS_STOP, StopRequested, StopSwitch
@@ -36,5 +38,6 @@ __all__ = [
     "check_base_url",
     "redact",
     "retry_after_seconds",
+    "secret_forms",
     "setup_fault",
 ]

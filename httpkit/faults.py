@@ -93,19 +93,3 @@ def _ssl_cause(exc: BaseException) -> ssl.SSLError | None:
         seen.append(link)
         link = link.__cause__ or link.__context__
     return None
-
-
-def redact(text: str, secret: str, mask: str = "[redacted]") -> str:
-    """`text` without `secret` in any form a message can quote it: as is, stripped of the
-    whitespace a mounted secret file leaves, escaped as `repr` shows it, or as bytes."""
-    if not secret:
-        return text
-    forms = {
-        secret,
-        secret.strip(),
-        repr(secret)[1:-1],
-        repr(secret.encode("utf-8", "backslashreplace"))[2:-1],
-    }
-    for form in sorted((f for f in forms if f), key=len, reverse=True):
-        text = text.replace(form, mask)
-    return text

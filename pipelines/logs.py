@@ -28,7 +28,8 @@ import sys
 import threading
 from datetime import UTC, datetime
 from typing import Any, Literal, TextIO
-from urllib.parse import quote
+
+from httpkit import secret_forms
 
 LogFormat = Literal["text", "json"]
 OWN_LOGGERS = ("billing_sync", "pipelines", "sources", "destinations", "httpkit")
@@ -55,25 +56,6 @@ def register_secret(value: str | None) -> None:
     forms = {form for form in secret_forms(value) if len(form) >= MIN_SECRET_LENGTH}
     with _secrets_lock:
         _secrets.update(forms)
-
-
-def secret_forms(value: str) -> set[str]:
-    """The ways a message can quote `value`: as is and stripped, and as Python's repr of it
-    as text or bytes, JSON and URL escaping write it (`b'tok\\n'` for "tok\n" in an httpx
-    error, `tok\\u00e9` in a JSON log line)."""
-    forms = set()
-    for text in {value, value.strip()}:
-        encoded = text.encode("utf-8", "backslashreplace")
-        forms |= {
-            text,
-            repr(text)[1:-1],
-            repr(encoded)[2:-1],
-            text.encode("unicode_escape").decode("ascii"),
-            json.dumps(text)[1:-1],
-            json.dumps(text, ensure_ascii=False)[1:-1],
-            quote(text, safe=""),
-        }
-    return forms
 
 
 def redact(text: str) -> str:
