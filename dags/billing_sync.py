@@ -19,10 +19,12 @@ With N = 1 this is the whole account in one shard: the same three steps, no fan-
 
 Retries: every task retries 3 times (after 2 minutes, then doubling): a failed run (exit 1)
 and a busy data dir (exit 75: another run, e.g. a manual backfill, holds its lock) are worth
-retrying. A configuration error (exit 2) fails at once. Exit 3 of extract and push (records
-set aside: `billing-sync rejects` lists them) lets the run go on and is logged as a warning;
-exit 3 of reconcile (Metronome, ledger and Fincome differ) fails the task without retries,
-so the DAG's failure alerts reach a person.
+retrying, and so is a run stopped by a signal (exit 143 / 130). A configuration error
+(exit 2) fails at once. Exit 3 of extract and push (records set aside: `billing-sync
+rejects` lists them) lets the run go on and is logged as a warning; exit 3 of reconcile
+(Metronome, ledger and Fincome differ) fails the task without retries, so the DAG's failure
+alerts reach a person. A task Airflow stops (a timeout, a cleared run) sends SIGTERM on to
+its billing-sync, which stops within seconds and releases its data dir (`stop_child`).
 
 One writer per data dir: `max_active_runs=1` keeps runs from overlapping, and within a run
 each data dir is used by one task at a time (its shard's extract, push, reconcile in turn;
@@ -84,6 +86,7 @@ SECRETS = {  # Airflow Variable -> the environment variable billing-sync reads
     "billing_sync_fincome_api_key": "DESTINATION__FINCOME__API_KEY",
 }
 EXIT_REJECTS, EXIT_USAGE, EXIT_LOCKED = 3, 2, 75
+STOP_GRACE_SECONDS = 30  # billing-sync stops within seconds of a SIGTERM
 
 log = logging.getLogger(__name__)
 
@@ -138,14 +141,30 @@ def run_billing_sync(
             command, cwd=project_dir, env=env, stdout=stdout, stderr=subprocess.PIPE, text=True
         )
         assert process.stderr is not None
-        for line in process.stderr:  # JSON log lines, as they come
-            log.info("%s", line.rstrip())
-        code = process.wait()
+        try:
+            for line in process.stderr:  # JSON log lines, as they come
+                log.info("%s", line.rstrip())
+            code = process.wait()
+        except BaseException:  # Airflow stops the task (its SIGTERM handler raises here)
+            stop_child(process)
+            raise
         stdout.seek(0)
         output = stdout.read()
     payload: dict[str, Any] = json.loads(output) if output.strip() else {}
     judge(code, payload, differences_fail=differences_fail)
     return payload
+
+
+def stop_child(process: subprocess.Popen[str]) -> None:
+    """Pass the stop on: billing-sync stops within seconds of a SIGTERM (exit 143) and
+    releases its data dir; one that has not after `STOP_GRACE_SECONDS` is killed. Left
+    running, it would hold the data dir's lock and the task's retry would only exit 75."""
+    process.terminate()
+    try:
+        process.wait(timeout=STOP_GRACE_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def judge(code: int, payload: Mapping[str, Any], *, differences_fail: bool) -> None:

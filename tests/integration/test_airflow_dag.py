@@ -199,3 +199,46 @@ def test_secrets_reach_the_cli_by_its_environment_and_never_its_command_line(
         "project": str(project),
         "token": secret,
     }
+
+
+STUBBORN_CLI = """#!/bin/sh
+trap 'echo stopped > "$0.term"; exit 143' TERM
+echo '{"message": "working"}' >&2
+while :; do sleep 0.1; done
+"""
+STOPPED_BY_AIRFLOW = """
+import importlib.util, json, signal, sys, time
+spec = importlib.util.spec_from_file_location("billing_sync_dag", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+
+class TaskTerminated(Exception):
+    pass
+
+def terminated(signum, frame):  # what Airflow's SIGTERM handler does in a running task
+    raise TaskTerminated("Task received SIGTERM signal")
+
+signal.signal(signal.SIGALRM, terminated)
+signal.alarm(2)
+started = time.monotonic()
+try:
+    module.run_billing_sync(["sync"], sys.argv[2], {})
+    print(json.dumps({"raised": None}))
+except TaskTerminated as exc:
+    print(json.dumps({"raised": type(exc).__name__, "seconds": time.monotonic() - started}))
+"""
+
+
+def test_a_task_airflow_stops_passes_the_stop_on_to_its_billing_sync(tmp_path: Path) -> None:
+    """Left running, the CLI would hold its data dir and every retry of the task exit 75."""
+    project = tmp_path / "project"
+    executable = project / ".venv" / "bin" / "billing-sync"
+    executable.parent.mkdir(parents=True)
+    executable.write_text(STUBBORN_CLI)
+    executable.chmod(0o755)
+
+    result = in_airflow(STOPPED_BY_AIRFLOW, str(DAG_FILE), str(project), tmp_path=tmp_path)
+
+    assert result["raised"] == "TaskTerminated"
+    assert result["seconds"] < 30
+    assert Path(f"{executable}.term").read_text().strip() == "stopped"
