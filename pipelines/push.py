@@ -31,17 +31,16 @@ import dlt
 import duckdb
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from destinations.fincome import FincomePushFailed, LedgerStore, column_hints, fincome
+from destinations.fincome import LedgerStore, column_hints, fincome
 from destinations.fincome.destination import batch_listener, close_ledgers, shared_client
-from destinations.fincome.errors import AuthenticationFailed, EndpointMissing, SetupFailed
-from pipelines.config import ConfigError, PushSettings, env_key
+from pipelines.config import PushSettings
 from pipelines.datadir import DataDir
 from pipelines.heap import release_freed_memory
 from pipelines.ownership import fincome_keys
 from pipelines.plan import OPS, PushPlan, plan_push
 from pipelines.progress import Bars, Counter, no_bars
+from pipelines.push_failures import explain, stop_if_refused_alike
 from pipelines.push_rows import collection_pages
-from pipelines.refusals import endpoint_fault, withdraw_push_rejects
 from pipelines.rejects import RejectKey, RetryReport, open_rejects_since, resolve_vanished
 from pipelines.shards import ACCOUNT, SHARED, Scope
 from pipelines.shared_facts import SharedFacts, merged_shared_rows
@@ -50,12 +49,7 @@ from pipelines.transform.options import MappingOptions
 from pipelines.transform.runner import run_transform, write_desired_state
 
 PIPELINE_NAME = "fincome_push"
-MISCONFIGURED = (EndpointMissing, SetupFailed)
 log = logging.getLogger(__name__)
-
-
-class PushFailed(Exception):
-    """The push stopped; the message says why in one line (never a secret)."""
 
 
 @dataclass(frozen=True)
@@ -216,7 +210,7 @@ def _push(
     """Load each collection with work in its own dlt run; return the requests it took.
 
     Each collection's bar counts the rows Fincome has answered, batch by batch. A push that
-    Fincome refuses alike from its first write on stops as misconfigured (`refusals.py`).
+    Fincome refuses alike from its first write on stops as misconfigured (`push_failures.py`).
     """
     client = shared_client(settings.fincome)
     before = client.stats.snapshot()
@@ -249,26 +243,14 @@ def _push(
                     columns=column_hints(name),
                     write_disposition="append",
                 )
-                _stop_if_refused_alike(db, _delta(before, client.stats.snapshot()), since)
+                stop_if_refused_alike(db, _delta(before, client.stats.snapshot()), since)
     except PipelineStepFailed as exc:
-        raise _explain(exc) from exc
+        raise explain(exc) from exc
     finally:
         close_ledgers()
     requests = _delta(before, client.stats.snapshot())
-    _stop_if_refused_alike(db, requests, since, finished=True)
+    stop_if_refused_alike(db, requests, since, finished=True)
     return requests
-
-
-def _stop_if_refused_alike(
-    db: duckdb.DuckDBPyConnection,
-    requests: dict[str, Any],
-    since: datetime,
-    *,
-    finished: bool = False,
-) -> None:
-    if (fault := endpoint_fault(requests, finished=finished)) is not None:
-        withdraw_push_rejects(db, since)
-        raise fault
 
 
 def _destination(data_dir: DataDir, settings: PushSettings) -> Any:
@@ -322,29 +304,3 @@ def _delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
         "throttled": after["throttled"] - before["throttled"],
         "by_status": by_status,
     }
-
-
-def _explain(failure: PipelineStepFailed) -> Exception:
-    """The destination's own one-line reason, without dlt's wrapping.
-
-    dlt's `failed_message` is the job's whole traceback, so the reason is the exception the
-    destination raised. A key Fincome refuses is a configuration error (exit 2), like a
-    token Metronome refuses; so are an endpoint that does not exist and a TLS handshake or
-    header that no retry can fix, each naming its setting.
-    """
-    chain: list[BaseException] = []
-    cause: BaseException | None = failure
-    while cause is not None and cause not in chain:
-        chain.append(cause)
-        cause = cause.__cause__ or cause.__context__
-    refused = next((link for link in chain if isinstance(link, AuthenticationFailed)), None)
-    if refused is not None:
-        header = env_key("destination.fincome.api_key_header")
-        problem = f"refused by Fincome ({refused}); check it and {header}"
-        return ConfigError(env_key("destination.fincome.api_key"), problem)
-    misconfigured = next((link for link in chain if isinstance(link, MISCONFIGURED)), None)
-    if misconfigured is not None:  # a wrong path, a refused TLS handshake: no retry helps
-        return ConfigError(env_key(misconfigured.key), " ".join(str(misconfigured).split()))
-    reason = next((link for link in chain if isinstance(link, FincomePushFailed)), None)
-    text = str(reason) if reason else f"{type(chain[-1]).__name__}: {chain[-1]}"
-    return PushFailed(" ".join(text.split())[:500])

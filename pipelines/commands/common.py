@@ -24,7 +24,7 @@ from pipelines.config import MEMORY_LIMIT_KEY, ConfigError, env_key
 from pipelines.datadir import DUCKDB_MEMORY_LIMIT, DataDir, RunLockHeld
 from pipelines.extract import ExtractFailed
 from pipelines.logs import FIELDS_ATTRIBUTE, mask_secrets, redact
-from pipelines.push import PushFailed
+from pipelines.push_failures import PushFailed
 from pipelines.runs import OUTCOMES, RunLog
 from pipelines.shards import Shard, parse_shard
 from pipelines.stopping import Stopped, received_signal, stop_on_signals, stopped_by

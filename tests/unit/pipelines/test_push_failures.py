@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.refusals import EARLY_REFUSALS, endpoint_fault
+from pipelines.push_failures import EARLY_REFUSALS, endpoint_fault
 
 
 def requests(**by_status: int) -> dict[str, object]:
