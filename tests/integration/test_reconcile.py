@@ -267,8 +267,7 @@ def test_a_missing_fincome_key_exits_2_naming_it(
 def test_a_key_fincome_refuses_exits_2_naming_it(
     fincome_api: FincomeEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    data_dir = resolve_data_dir(tmp_path / "data")
-    data_dir.root.mkdir()
+    data_dir = resolve_data_dir(tmp_path / "data")  # made, and checked writable
     with duckdb.connect(str(data_dir.duckdb_path)) as db:  # staged, if nothing much
         db.execute("CREATE SCHEMA metronome_raw; CREATE TABLE metronome_raw.invoices (id VARCHAR)")
     monkeypatch.setenv("DESTINATION__FINCOME__BASE_URL", fincome_api.url)
