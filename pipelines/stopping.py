@@ -26,10 +26,10 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import TypeVar
 
-from dlt.common.exceptions import SignalReceivedException
 from dlt.common.runtime import signals as dlt_signals
+from dlt.pipeline.exceptions import PipelineStepFailed
 
-from httpkit.stopping import PROCESS_STOP, StopRequested
+from httpkit.stopping import PROCESS_STOP
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 T = TypeVar("T")
@@ -76,14 +76,15 @@ def stopped_by(error: BaseException | None) -> Stopped | None:
     if signum is None:
         return None
     seen: list[BaseException] = []
+    during = ""
     while error is not None and error not in seen:
         if isinstance(error, Stopped):
             return error
-        if isinstance(error, StopRequested | SignalReceivedException):
-            return Stopped(signum)
+        if isinstance(error, PipelineStepFailed):  # say which step dlt was in
+            during = during or f"dlt's {error.step} step of {error.pipeline.pipeline_name}"
         seen.append(error)
         error = error.__cause__ or error.__context__
-    return Stopped(signum)  # whatever broke, it broke because the run was being stopped
+    return Stopped(signum, during)  # whatever broke, it broke because the run was stopping
 
 
 @contextmanager
