@@ -29,8 +29,10 @@ from pipelines.config import ConfigError, env_key
 
 EARLY_REFUSALS = 5  # refusals alike, and nothing acknowledged, that stop the push early
 # Answers that say something about the record, or that the client already turns into a
-# failure of the run (auth, rate limits) or into another request (409 -> update).
-RECORD_STATUSES = frozenset({401, 403, 409, 422, 429})
+# failure of the run (auth, rate limits, a missing endpoint: 405, 404 on a create), into
+# another request (409 -> update, 404 on an update -> create) or into done (404 on a delete:
+# already gone). A run that only deletes records someone already removed is not misconfigured.
+RECORD_STATUSES = frozenset({401, 403, 404, 405, 409, 422, 429})
 MISCONFIGURED = (EndpointMissing, SetupFailed)
 
 
