@@ -15,7 +15,7 @@ import json
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -41,11 +41,12 @@ class Catalog:
 
 @dataclass(frozen=True)
 class CustomerBundle:
-    """One customer (active or archived) with its customer plans and all its invoices."""
+    """One customer (active or archived) with its customer plans, contracts and invoices."""
 
     customer: Row
     plans: list[Row]  # the customer's plans (`/v1/customers/{id}/plans`), by starting_on
     invoices: list[Row]  # DRAFT, FINALIZED and VOID, by start_timestamp
+    contracts: list[Row] = field(default_factory=list)  # `/v2/contracts/list`, by starting_at
 
 
 def read_catalog(db: StagingDB) -> Catalog:

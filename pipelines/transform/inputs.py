@@ -35,6 +35,9 @@ class CustomerBundleLike(Protocol):
     @property
     def invoices(self) -> Sequence[Record]: ...  # every status: DRAFT, FINALIZED, VOID
 
+    @property
+    def contracts(self) -> Sequence[Record]: ...  # its contracts (`POST /v2/contracts/list`)
+
 
 @dataclass(frozen=True)
 class StagedCatalog:
@@ -52,3 +55,4 @@ class StagedCustomer:
     customer: Record
     plans: Sequence[Record] = ()  # its customer plans
     invoices: Sequence[Record] = ()
+    contracts: Sequence[Record] = ()
