@@ -1,5 +1,7 @@
 """A small Metronome HTTP client: bearer auth, pacing, retries, cursor pages, typed errors.
 
+Lists page by a query cursor (GET) or a body cursor (POST), one loop for both (`paging.py`).
+
 Pacing, retries, deadlines and statistics come from `httpkit`, so all threads of one client
 share one request rate and back off together on 429s, and no request outlasts its retry
 budget. Bodies are parsed with `parse_float=Decimal` (money stays exact) and NaN/Infinity
@@ -30,7 +32,8 @@ from httpkit import (
     redact,
     setup_fault,
 )
-from sources.metronome.listing import ANY_JSON, OBJECT, PAGE, ListingProgress, Shape
+from sources.metronome.listing import ANY_JSON, OBJECT, ListingProgress, Shape
+from sources.metronome.paging import QUERY_CURSOR, PageRequest, Paging
 from sources.metronome.settings import MAX_PAGE_SIZE, MetronomeSettings
 
 BASE_URL_KEY = "SOURCES__METRONOME__BASE_URL"
@@ -46,6 +49,7 @@ SETUP_FAULT_KEYS = {
     "request": TOKEN_KEY,
 }
 USER_AGENT = "billing-sync (metronome source)"
+JSON_BODY = {"Content-Type": "application/json"}
 
 
 class MetronomeError(Exception):
@@ -174,70 +178,81 @@ class MetronomeClient:
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         """GET `path` and return the parsed body; raises a `MetronomeError` on failure."""
-        return self._read(path, params, _Reading(ANY_JSON))
+        return self._read(path, PageRequest("GET", params or {}), _Reading(ANY_JSON))
 
     def get_object(self, path: str) -> dict[str, Any]:
         """GET a single object wrapped as `{"data": {...}}`."""
-        data: dict[str, Any] = self._read(path, None, _Reading(OBJECT))["data"]
+        data: dict[str, Any] = self._read(path, PageRequest("GET", {}), _Reading(OBJECT))["data"]
         return data
 
     def pages(
         self,
         path: str,
-        params: Mapping[str, Any] | None = None,
+        options: Mapping[str, Any] | None = None,
         *,
+        paging: Paging = QUERY_CURSOR,
         retry_statuses: frozenset[int] = frozenset(),
     ) -> Iterator[list[Any]]:
-        """Every page of a cursor-paginated list, following `next_page` until it is empty.
+        """Every page of a cursor-paginated list, following its cursor until it is empty.
 
-        The original params are repeated on every page (as Metronome's SDK does). A page
-        that is not `{"data": [...]}`, or answered one of `retry_statuses`, is retried like
-        a 5xx, then raised. A listing that makes no progress (`listing.ListingProgress`)
-        raises `MetronomeResponseError` instead of spinning forever.
+        `paging` says where the options, `limit` and cursor travel (`paging.py`): the query
+        of a GET (`next_page`, the default) or the JSON body of a POST (`cursor`). The
+        options are repeated on every page (as Metronome's SDK does). A page that is not
+        `{"data": [...]}`, or answered one of `retry_statuses`, is retried like a 5xx, then
+        raised. A listing that makes no progress (`listing.ListingProgress`) raises
+        `MetronomeResponseError` instead of spinning forever.
         """
-        query: dict[str, Any] = {"limit": self.page_size, **(params or {})}
-        progress = ListingProgress()
+        request = paging.first(options or {}, self.page_size)
+        progress = ListingProgress(paging.cursor_field)
         while True:
-            body = self._read(path, query, _Reading(PAGE, retry_statuses))
+            body = self._read(path, request, _Reading(paging.shape, retry_statuses))
             page: list[Any] = body["data"]
-            cursor: str | None = body.get("next_page") or None
+            cursor = paging.cursor(body)
             if stalled := progress.stalled(page, cursor):
                 raise MetronomeResponseError(
-                    f"GET {path}: {stalled}; stopping a listing that makes no progress"
+                    f"{request.method} {path}: {stalled}; stopping a listing that makes no progress"
                 )
             yield page
             if cursor is None:
                 return
-            query["next_page"] = cursor
+            request = paging.following(request, cursor)
 
-    def _read(self, path: str, params: Mapping[str, Any] | None, reading: _Reading) -> Any:
-        """The body of a GET that `reading` accepts; a typed error otherwise."""
+    def _read(self, path: str, request: PageRequest, reading: _Reading) -> Any:
+        """The body of an answer that `reading` accepts; a typed error otherwise."""
+        method = request.method
         try:
-            response = self._sender.send("GET", path, params=params, unusable=reading.unusable)
+            response = self._sender.send(
+                method,
+                path,
+                params=request.query or None,
+                content=None if request.body is None else json.dumps(request.body).encode(),
+                headers=None if request.body is None else JSON_BODY,
+                unusable=reading.unusable,
+            )
         except WaitBeyondBudget as exc:
             raise MetronomeRateLimitError(
-                f"GET {path}: Metronome {exc}; raise {BUDGET_KEY} to wait that long"
+                f"{method} {path}: Metronome {exc}; raise {BUDGET_KEY} to wait that long"
             ) from None
         except httpx.TransportError as exc:
-            failure = self._transport_failure(path, exc)
+            failure = self._transport_failure(f"{method} {path}", exc)
         else:
             if reading.accepted:
                 return reading.body
             if response.status_code >= 400:
-                raise _http_error("GET", path, response)
+                raise _http_error(method, path, response)
             failure = MetronomeResponseError(
-                f"GET {path}: expected {reading.shape.expected}, got {reading.trouble}"
+                f"{method} {path}: expected {reading.shape.expected}, got {reading.trouble}"
             )
         raise failure  # outside `except`: the transport error may quote the token
 
-    def _transport_failure(self, path: str, exc: httpx.TransportError) -> MetronomeError:
+    def _transport_failure(self, call: str, exc: httpx.TransportError) -> MetronomeError:
         fault = setup_fault(exc, server=self._server)
         if fault is not None:
             key = SETUP_FAULT_KEYS[fault.kind]
-            return MetronomeSetupError(key, f"GET {path}: {fault.detail}; check {key}")
+            return MetronomeSetupError(key, f"{call}: {fault.detail}; check {key}")
         text = redact(str(exc), self._token)
         return MetronomeConnectionError(
-            f"GET {path}: no answer from Metronome ({type(exc).__name__}: {text})"
+            f"{call}: no answer from Metronome ({type(exc).__name__}: {text})"
         )
 
     def close(self) -> None:
@@ -251,7 +266,7 @@ class MetronomeClient:
 
 
 class _Reading:
-    """One GET's body, parsed once while the sender asks whether to retry the answer."""
+    """One answer's body, parsed once while the sender asks whether to retry the answer."""
 
     def __init__(self, shape: Shape, retry_statuses: frozenset[int] = frozenset()) -> None:
         self.shape = shape

@@ -1,9 +1,10 @@
 """What a usable Metronome answer looks like, and whether a listing still makes progress.
 
-Every list endpoint answers `{"data": [...], "next_page": "<cursor>" | null}` and every
-single-object endpoint `{"data": {...}}` (metronome-python types `data` as a required list
-on its CursorPage). A body of another shape is a broken answer, never "no records": the
-client retries it and then fails the request.
+Every list endpoint answers `{"data": [...], <cursor field>: "<cursor>" | null}` (the field
+is `next_page` or `cursor`, see `paging.py`) and every single-object endpoint
+`{"data": {...}}` (metronome-python types `data` as a required list on its pages). A body
+of another shape is a broken answer, never "no records": the client retries it and then
+fails the request.
 
 A listing that makes no progress is stopped instead of followed forever: a cursor seen
 before, a non-empty page of only ids already listed, or several empty pages in a row that
@@ -36,13 +37,18 @@ def _object_problem(body: Any) -> str | None:
     return None if isinstance(data, dict) else _data_described(body)
 
 
-def _page_problem(body: Any) -> str | None:
-    if not isinstance(body, dict) or not isinstance(body.get("data"), list):
-        return _data_described(body)
-    cursor = body.get("next_page")
-    if cursor is not None and not isinstance(cursor, str):
-        return f"a next_page of type {type(cursor).__name__}"
-    return None
+def page_shape(cursor_field: str) -> Shape:
+    """A page whose next cursor is `cursor_field` (a string, or null/absent at the end)."""
+
+    def problem(body: Any) -> str | None:
+        if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+            return _data_described(body)
+        cursor = body.get(cursor_field)
+        if cursor is not None and not isinstance(cursor, str):
+            return f"a {cursor_field} of type {type(cursor).__name__}"
+        return None
+
+    return Shape("a page {'data': [...]}", problem)
 
 
 def _data_described(body: Any) -> str:
@@ -56,13 +62,15 @@ def _data_described(body: Any) -> str:
 
 ANY_JSON = Shape("JSON", _any_json)
 OBJECT = Shape("{'data': {...}}", _object_problem)
-PAGE = Shape("a page {'data': [...]}", _page_problem)
 
 
 @dataclass
 class ListingProgress:
-    """What one listing has seen so far, to tell a server that loops from one that pages."""
+    """What one listing has seen so far, to tell a server that loops from one that pages.
 
+    `cursor_field` names the cursor in messages (`next_page`, `cursor`)."""
+
+    cursor_field: str = "next_page"
     cursors: set[str] = field(default_factory=set)
     ids: set[str] = field(default_factory=set)
     empty_pages_with_cursor: int = 0
@@ -77,9 +85,10 @@ class ListingProgress:
         if not cursor:
             return None
         if cursor in self.cursors:
-            return f"next_page {cursor!r} was already followed"
+            return f"{self.cursor_field} {cursor!r} was already followed"
         self.cursors.add(cursor)
         self.empty_pages_with_cursor = 0 if page else self.empty_pages_with_cursor + 1
         if self.empty_pages_with_cursor >= MAX_EMPTY_PAGES_WITH_CURSOR:
-            return f"{self.empty_pages_with_cursor} empty pages in a row, each with a next_page"
+            pages = self.empty_pages_with_cursor
+            return f"{pages} empty pages in a row, each with a {self.cursor_field}"
         return None
