@@ -46,7 +46,7 @@ class CustomerBundle:
     customer: Row
     plans: list[Row]  # the customer's plans (`/v1/customers/{id}/plans`), by starting_on
     invoices: list[Row]  # DRAFT, FINALIZED and VOID, by start_timestamp
-    contracts: list[Row] = field(default_factory=list)  # `/v2/contracts/list`, by starting_at
+    contracts: list[Row] = field(default_factory=list)  # `/v2/contracts/list`, by starting_at, id
 
 
 def read_catalog(db: StagingDB) -> Catalog:
@@ -63,7 +63,9 @@ def read_catalog(db: StagingDB) -> Catalog:
 def iter_customer_bundles(
     db: StagingDB, customer_ids: Sequence[str] | None = None, *, chunk_size: int = CHUNK_SIZE
 ) -> Iterator[CustomerBundle]:
-    """Every staged customer (or only `customer_ids`), ordered by id, with plans and invoices."""
+    """Every staged customer (or only `customer_ids`), ordered by id, with its plans,
+    contracts and invoices (a table not staged yet, such as `contracts` before the first
+    extract that reads them, gives empty lists)."""
     with _cursor(db) as cursor:
         tables = _Tables(cursor)
         if not tables.exists("customers"):
@@ -82,12 +84,16 @@ def _bundles(tables: _Tables, ids: list[str]) -> Iterator[CustomerBundle]:
             "invoices", where="customer_id", ids=ids, order="start_timestamp NULLS FIRST, id"
         )
     )
+    contracts = _grouped(
+        tables.rows("contracts", where="customer_id", ids=ids, order="starting_at, id")
+    )
     for customer in tables.rows("customers", where="id", ids=ids, order="id"):
         customer_id = customer["id"]
         yield CustomerBundle(
             customer=customer,
             plans=plans.get(customer_id, []),
             invoices=invoices.get(customer_id, []),
+            contracts=contracts.get(customer_id, []),
         )
 
 

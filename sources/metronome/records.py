@@ -20,6 +20,7 @@ from typing import Any
 from dlt.common.schema.typing import TColumnSchema
 
 from sources.metronome.settings import (
+    CONTRACT_COLUMNS,
     CREDIT_TYPE_COLUMNS,
     CUSTOMER_COLUMNS,
     CUSTOMER_PLAN_COLUMNS,
@@ -57,6 +58,7 @@ COLUMNS: dict[str, Mapping[str, TColumnSchema]] = {
     "plan_charges": PLAN_CHARGE_COLUMNS,
     "credit_types": CREDIT_TYPE_COLUMNS,
     "invoices": INVOICE_COLUMNS,
+    "contracts": CONTRACT_COLUMNS,
 }
 
 # Fields without which a record means nothing downstream, with the type each must have.
@@ -74,6 +76,8 @@ REQUIRED: dict[str, dict[str, str]] = {
         "line_items": "line_items",
         "total": "decimal",
     },
+    # the bundles file contracts by customer and order them by start
+    "contracts": {"id": "text", "customer_id": "text", "starting_at": "timestamp"},
 }
 
 

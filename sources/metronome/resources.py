@@ -1,9 +1,10 @@
 """The generators behind each resource: list calls, per-customer reads, record checks.
 
 Each yields API objects exactly as Metronome sent them, plus the parent id on child rows
-(`customer_plans.customer_id`, `plan_charges.plan_id`). The per-customer and per-plan ones run
-as parallelized transformers: each call runs on dlt's extract threads, and the client is
-thread-safe and paces all of them together.
+(`customer_plans.customer_id`, `plan_charges.plan_id`; contracts and invoices carry their
+own `customer_id`, checked against the customer they were listed under). The per-customer
+and per-plan ones run as parallelized transformers: each call runs on dlt's extract threads,
+and the client is thread-safe and paces all of them together.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sources.metronome.client import (
 )
 from sources.metronome.cursors import CustomerCursor, InvoiceReadPlan, PeriodTracker
 from sources.metronome.customer_reads import CustomerReads
+from sources.metronome.paging import BODY_CURSOR
 from sources.metronome.progress import CustomerFilter, ExtractProgress, ProgressSink, no_progress
 from sources.metronome.records import (
     RejectSink,
@@ -32,10 +34,13 @@ from sources.metronome.records import (
     split_valid,
 )
 from sources.metronome.settings import (
+    CONTRACT_LIST_OPTIONS,
+    CONTRACTS_PATH,
     CREDIT_TYPES_PATH,
     CUSTOMER_IDS_PER_REQUEST,
     CUSTOMER_PLANS_PATH,
     CUSTOMERS_PATH,
+    INVOICE_LIST_OPTIONS,
     INVOICES_PATH,
     PLAN_CHARGES_PATH,
     PLAN_DETAILS_PATH,
@@ -49,7 +54,7 @@ LISTED_PARENT = frozenset({404})
 # What fails one customer's read for this run (after the request's retries); any other
 # error (auth, outage, a refused TLS handshake) fails the whole run.
 UNREADABLE = (MetronomeNotFoundError, MetronomeResponseError)
-PLANS_LIST, INVOICES_LIST = "customer plans", "invoices"
+PLANS_LIST, INVOICES_LIST, CONTRACTS_LIST = "customer plans", "invoices", "contracts"
 
 
 def list_customers(
@@ -96,6 +101,29 @@ def list_customer_plans(
         reads.failed(customer["id"], PLANS_LIST, error, on_reject)
         return
     reads.succeeded(PLANS_LIST)
+
+
+def list_contracts(
+    customer: Row, client: MetronomeClient, on_reject: RejectSink, reads: CustomerReads
+) -> Iterator[list[Row]]:
+    """One customer's contracts (`POST /v2/contracts/list`, paged by a body cursor), each
+    whole: subscriptions, commits, credits and scheduled charges stay in its JSON columns.
+
+    All of them, archived ones included, on every run (`settings.CONTRACT_LIST_OPTIONS`
+    says why): a customer has a handful, so this costs one request per customer, and a
+    plan customer answers an empty page. A contract naming another customer is refused.
+    """
+    customer_id = customer["id"]
+    options = {"customer_id": customer_id, **CONTRACT_LIST_OPTIONS}
+    pages = client.pages(CONTRACTS_PATH, options, paging=BODY_CURSOR, retry_statuses=LISTED_PARENT)
+    try:
+        for page in pages:
+            if valid := split_valid("contracts", page, on_reject, listed_under=customer_id)[0]:
+                yield valid
+    except UNREADABLE as error:  # its staged contracts stay as they were
+        reads.failed(customer_id, CONTRACTS_LIST, error, on_reject)
+        return
+    reads.succeeded(CONTRACTS_LIST)
 
 
 def list_plans(client: MetronomeClient, on_reject: RejectSink) -> Iterator[Row]:
@@ -148,7 +176,7 @@ def list_invoices(
     customer_id = customer["id"]
     cursors = dlt.current.resource_state("invoices").setdefault("customers", {})
     previous = CustomerCursor.from_state(cursors.get(customer_id))
-    params = plan.window(previous, now=now).params()
+    params = {**INVOICE_LIST_OPTIONS, **plan.window(previous, now=now).params()}
     path = INVOICES_PATH.format(customer_id=quote(customer_id, safe=""))
     seen = PeriodTracker()
     rejected = 0

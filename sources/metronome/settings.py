@@ -29,7 +29,27 @@ PLANS_PATH = "/v1/plans"
 PLAN_DETAILS_PATH = "/v1/planDetails/{plan_id}"
 PLAN_CHARGES_PATH = "/v1/planDetails/{plan_id}/charges"
 CREDIT_TYPES_PATH = "/v1/credit-types/list"
+CONTRACTS_PATH = "/v2/contracts/list"  # POST, body cursor (paging.BODY_CURSOR)
 CUSTOMER_IDS_PER_REQUEST = 100  # `customer_ids` filter of the customer list takes at most 100
+
+# Options sent with every contract list (the body of `POST /v2/contracts/list`), besides
+# `customer_id`, `limit` and `cursor`. Every contract is read on every run (a customer has a
+# handful, one page of 20 usually): no `starting_at` / `covering_date` filter.
+# - `include_archived`: an archived contract still owns the invoices it billed, and staging
+#   merges by id and never deletes: without it, a contract archived after it was staged
+#   would stay staged as live forever. With it, archiving is an update (`archived_at` set).
+# - `include_balance` / `include_ledgers` are left out (false): the SDK warns they make the
+#   answer slower, balances and ledgers move with every usage event (every contract row
+#   would change on every run), and the money billing-sync maps comes from invoices.
+CONTRACT_LIST_OPTIONS = {"include_archived": True}
+# Options sent with every invoice list, besides the billing window (`cursors.py`).
+# `include_historical_commit_invoices` is stated, false (the SDK's documented default:
+# "When true, includes historical commit invoices alongside active invoices"): Fincome gets
+# the invoices Metronome bills through its active invoicing; historical commit invoices
+# record commit billing from before or outside it (a commit imported with its past invoice
+# schedule), which counted as revenue again would duplicate what the account already billed.
+# Sent explicitly so that a change of Metronome's default cannot add invoices unnoticed.
+INVOICE_LIST_OPTIONS = {"include_historical_commit_invoices": "false"}
 
 # A century reads every invoice there is; far beyond it, `period start - lookback` falls
 # before year 1 and the extract died on an OverflowError.
@@ -163,6 +183,24 @@ INVOICE_COLUMNS = {
     **_hints("json", "constituent_invoices", "payer", "reseller_royalty"),
     # no hint for `billable_status`: the SPEC makes it a string, the SDK an object, and a
     # JSON column holds only objects and lists (see records.py)
+}
+
+# ContractV2 (`metronome/types/shared/contract_v2.py`): every nested object and list whole,
+# as JSON (subscriptions, commits, credits, scheduled charges...).
+CONTRACT_COLUMNS = {
+    **_hints("text", "customer_id", "name", "rate_card_id", "created_by", "uniqueness_key"),
+    **_hints("text", "netsuite_sales_order_id", "salesforce_opportunity_id"),
+    **_hints("text", "multiplier_override_prioritization", "scheduled_charges_on_usage_invoices"),
+    **_hints("timestamp", "starting_at", "ending_before", "created_at", "archived_at"),
+    **_hints("decimal", "net_payment_terms_days", "priority", "total_contract_value"),
+    **_hints("json", "subscriptions", "commits", "credits", "scheduled_charges", "discounts"),
+    **_hints("json", "recurring_commits", "recurring_credits", "overrides", "transitions"),
+    **_hints("json", "usage_filter", "usage_statement_schedule", "custom_fields", "has_more"),
+    **_hints("json", "hierarchy_configuration", "professional_services", "reseller_royalties"),
+    **_hints("json", "billing_provider_configuration_schedule", "spend_trackers"),
+    **_hints("json", "customer_billing_provider_configuration"),
+    **_hints("json", "revenue_system_configuration_schedule"),
+    **_hints("json", "prepaid_balance_threshold_configuration", "spend_threshold_configuration"),
 }
 
 
