@@ -25,7 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--host", default="127.0.0.1")
         sub.add_argument("--port", type=int, default=0, help="0 picks a free port")
         sub.add_argument("--seed", type=int, default=1)
-    metronome.add_argument("--customers", type=int, default=50)
+    metronome.add_argument("--customers", type=int, default=50, help="plan customers")
+    metronome.add_argument("--contract-customers", type=int, default=0)
     metronome.add_argument("--months", type=int, default=12)
     metronome.add_argument("--now", type=datetime.fromisoformat, default=None)
     metronome.add_argument("--token", default=DEFAULT_METRONOME_TOKEN)
@@ -42,6 +43,7 @@ def build_app(kind: str, options: dict[str, Any]) -> Any:
             token=options["token"],
             seed=options["seed"],
             customers=options["customers"],
+            contract_customers=options["contract_customers"],
             months=options["months"],
             now=options["now"],
         )

@@ -2,7 +2,7 @@
 
 | route | body | answers |
 |---|---|---|
-| `POST /_emulator/reset` (common) | `{"seed", "customers", "months", "now", "default_sort"}`, all optional: omitted ones keep the current account's | `{"reset": true}` |
+| `POST /_emulator/reset` (common) | `{"seed", "customers", "contract_customers", "months", "now", "default_sort"}`, all optional: omitted ones keep the current account's | `{"reset": true}` |
 | `POST /_emulator/advance` | `{"days": 31, "void": 2, "regenerate": true}` | ids created, updated, finalized, settled, voided, regenerated |
 | `POST /_emulator/invoices[?customer_id=]` | any JSON object, stored and served byte for byte | 201 `{"id"}` |
 | `PATCH /_emulator/invoices/{id}` | fields to merge (RFC 7386: null removes) | `{"data": invoice}` |
@@ -34,6 +34,7 @@ class ResetOptions(BaseModel):
 
     seed: int | None = None
     customers: int | None = Field(None, ge=0, le=100_000)
+    contract_customers: int | None = Field(None, ge=0, le=10_000)
     months: int | None = Field(None, ge=0, le=240)
     now: datetime | None = None
     default_sort: Literal["date_asc", "date_desc"] | None = None

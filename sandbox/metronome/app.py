@@ -1,4 +1,4 @@
-"""The Metronome emulator's HTTP surface: Metronome's v1 routes on Starlette.
+"""The Metronome emulator's HTTP surface: Metronome's v1 routes and the v2 contract reads.
 
 Layers, outermost first: the request log, fault injection, bearer auth (401 `{"message"}`),
 then the routes. Every error is `{"message": ...}`: 400 for a bad parameter or body, 404 for
@@ -23,6 +23,7 @@ from sandbox.common.control import ControlPlane
 from sandbox.common.faults import FaultMiddleware
 from sandbox.common.requestlog import RequestLogMiddleware
 from sandbox.metronome.admin import admin_routes, reset_store
+from sandbox.metronome.contract_params import contract_get_query, contract_list_query
 from sandbox.metronome.errors import ApiError, BadRequest
 from sandbox.metronome.generator import AccountSettings, utc_day
 from sandbox.metronome.paging import single
@@ -41,11 +42,11 @@ def build_app(
     months: int = 12,
     now: datetime | None = None,
     default_sort: str = "date_asc",
+    contract_customers: int = 0,
 ) -> ASGIApp:
     """The emulator as an ASGI app; `now` defaults to the start of the current UTC day."""
-    store = MetronomeStore(
-        AccountSettings(seed, customers, months, utc_day(now)), default_sort=default_sort
-    )
+    settings = AccountSettings(seed, customers, months, utc_day(now), contract_customers)
+    store = MetronomeStore(settings, default_sort=default_sort)
     control = ControlPlane(
         reset=lambda options: reset_store(store, options),
         state=lambda: dump(store),
@@ -116,6 +117,12 @@ def api_routes(store: MetronomeStore) -> list[BaseRoute]:
     async def credit_types(request: Request) -> Response:
         return reply(store.credit_types(page_request(request.query_params)))
 
+    async def contracts(request: Request) -> Response:
+        return reply(store.list_contracts(contract_list_query(await request.body())))
+
+    async def contract(request: Request) -> Response:
+        return reply(store.contract(contract_get_query(await request.body())))
+
     async def void(request: Request) -> Response:
         return reply(single(orjson.dumps({"id": store.void(await _body_id(request))})))
 
@@ -133,6 +140,8 @@ def api_routes(store: MetronomeStore) -> list[BaseRoute]:
         Route("/v1/planDetails/{plan_id}", plan_detail),
         Route("/v1/planDetails/{plan_id}/charges", plan_charges),
         Route("/v1/credit-types/list", credit_types),
+        Route("/v2/contracts/list", contracts, methods=["POST"]),
+        Route("/v2/contracts/get", contract, methods=["POST"]),
         Route("/v1/invoices/void", void, methods=["POST"]),
         Route("/v1/invoices/regenerate", regenerate, methods=["POST"]),
     ]

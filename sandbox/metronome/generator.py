@@ -1,21 +1,30 @@
 """The deterministic account generator: same settings, byte-identical account.
 
-`generate_account(AccountSettings(seed, customers, months, now))` builds the price book, the
-customers with their plan histories, every plan invoice of the `months` full months before
-`now`'s month plus the open period (DRAFTs), then history: payment failures, voids with
-their regenerated replacements, and corrections (see `history.py`). Where each edge case
-comes from: `stories.py` (timelines, hierarchy, archived, trials, rounding), `identities.py`
-(unicode names, custom fields, aliases), `invoices.py` and `rating.py` (amounts).
+`generate_account(AccountSettings(seed, customers, months, now, contract_customers))` builds
+the price book, the plan customers with their plan histories, every plan invoice of the
+`months` full months before `now`'s month plus the open period (DRAFTs), then history:
+payment failures, voids with their regenerated replacements, and corrections (see
+`history.py`). Where each edge case comes from: `stories.py` (timelines, archived, trials,
+rounding), `identities.py` (unicode names, custom fields, aliases), `invoices.py` and
+`rating.py` (amounts).
+
+Then the `contract_customers`, from their own RNG streams (`{seed}/contracts`,
+`{seed}/contracts/history`) so that plan customers stay byte-identical whatever their
+number: see `contract_stories.py` (the cases, account hierarchies among them),
+`contract_invoices.py` (what they bill) and `ratecard.py` (prices, and how to compute MRR).
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sandbox.metronome.catalog import Catalog, build_catalog
+from sandbox.metronome.contract_accounts import contract_customers
+from sandbox.metronome.contract_invoices import build_contract_invoice, contract_slots
+from sandbox.metronome.contracts import Contract
 from sandbox.metronome.history import apply_history
 from sandbox.metronome.identities import make_identity, segment_of
 from sandbox.metronome.invoices import build_plan_invoice
@@ -38,6 +47,7 @@ class AccountSettings:
     customers: int
     months: int
     now: datetime
+    contract_customers: int = 0
 
     @property
     def window_start(self) -> datetime:
@@ -48,7 +58,8 @@ class AccountSettings:
 @dataclass
 class CustomerRecord:
     detail: dict[str, Any]  # Metronome's CustomerDetail
-    subscriptions: list[Subscription]
+    subscriptions: list[Subscription]  # customer plans
+    contracts: list[Contract] = field(default_factory=list)
 
 
 @dataclass
@@ -76,6 +87,38 @@ def generate_account(settings: AccountSettings) -> Account:
         for period in subscription.periods(settings.window_start, settings.now)
     ]
     history = apply_history(random.Random(f"{settings.seed}/history"), invoices, settings.now)
+    with_contracts = _contract_customers(settings, catalog)
+    invoices += history.added + with_contracts.invoices
+    replacements = {**history.replacements, **with_contracts.replacements}
+    return Account(settings, catalog, customers + with_contracts.customers, invoices, replacements)
+
+
+def _contract_customers(settings: AccountSettings, catalog: Catalog) -> Account:
+    """The contract customers and their invoices, as an account of their own."""
+    start, now = settings.window_start, settings.now
+    drawn = contract_customers(
+        settings.seed,
+        settings.contract_customers,
+        catalog,
+        window_start=start,
+        months=settings.months,
+        index0=settings.customers,
+    )
+    customers = [CustomerRecord(c.detail, c.plan_subscriptions, c.contracts) for c in drawn]
+    contracts = {c.id: c for customer in customers for c in customer.contracts}
+    invoices = [
+        build_plan_invoice(subscription, period, now, settings.seed)
+        for customer in customers
+        for subscription in customer.subscriptions
+        for period in subscription.periods(start, now)
+    ]
+    invoices += [
+        build_contract_invoice(contract, slot, now, contracts)
+        for contract in contracts.values()
+        for slot in contract_slots(contract, start, now)
+    ]
+    rng = random.Random(f"{settings.seed}/contracts/history")
+    history = apply_history(rng, invoices, now, voidable=lambda invoice: True)
     return Account(settings, catalog, customers, invoices + history.added, history.replacements)
 
 
@@ -90,10 +133,11 @@ def _customer(
     customer_id = new_uuid(rng)
     region = "eur" if outline.family == "growth_eu" else "usd"
     identity = make_identity(rng, index, segment_of(outline.family), region)
-    payer = rng.choice(parents) if outline.paying_parent and parents else None
-    subscriptions = _subscriptions(
-        rng, outline, catalog, settings, customer_id=customer_id, payer=payer
-    )
+    if outline.paying_parent and parents:
+        # Hierarchies belong to contracts now (`payer` needs a contract id); the draw of the
+        # plan-era payer stays so that each seed's plan customers stay what they were.
+        rng.choice(parents)
+    subscriptions = _subscriptions(rng, outline, catalog, settings, customer_id=customer_id)
     if outline.family == "enterprise":
         parents.append(customer_id)
     created_at = subscriptions[0].starting_on - timedelta(
@@ -125,7 +169,6 @@ def _subscriptions(
     settings: AccountSettings,
     *,
     customer_id: str,
-    payer: str | None,
 ) -> list[Subscription]:
     subscriptions = []
     for span in plan_spans(rng, outline, settings.window_start, settings.months):
@@ -142,7 +185,6 @@ def _subscriptions(
                 trial_ending_before=trial_end,
                 usage=draw_profile(rng, span.family),
                 outline=outline,
-                payer_id=payer,
                 net_payment_terms_days=rng.choice((15, 30, 30, 30, 45, 60)),
                 custom_fields={} if span.family == "starter" else order_form,
             )

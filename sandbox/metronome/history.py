@@ -10,6 +10,7 @@ a debit).
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,16 +34,25 @@ class History:
     replacements: dict[str, str] = field(default_factory=dict)  # voided id -> new id
 
 
-def apply_history(rng: random.Random, invoices: list[Invoice], now: datetime) -> History:
-    """Mutate `invoices` (statuses, voids) and return what history added."""
+def apply_history(
+    rng: random.Random,
+    invoices: list[Invoice],
+    now: datetime,
+    voidable: Callable[[Invoice], bool] | None = None,
+) -> History:
+    """Mutate `invoices` (statuses, voids) and return what history added.
+
+    Only invoices with priced sub-lines are corrected; `voidable` says which may be voided
+    (by default the same ones; contract invoices carry no sub-lines but void too).
+    """
     _collection_problems(rng, invoices)
     history = History()
-    settled = [
+    settled = [i for i in invoices if i["status"] == "FINALIZED" and i["total"]]
+    in_stripe = [
         invoice
-        for invoice in invoices
-        if invoice["status"] == "FINALIZED" and invoice["total"] and _priced_lines(invoice)
+        for invoice in settled
+        if "external_invoice" in invoice and (voidable or _priced_lines)(invoice)
     ]
-    in_stripe = [invoice for invoice in settled if "external_invoice" in invoice]
     voided = quota(rng, _issued_before(in_stripe, now, days=3), VOID_SHARE)
     for position, invoice in enumerate(voided):
         at = _later(rng, invoice, now, max_days=12)
@@ -51,7 +61,7 @@ def apply_history(rng: random.Random, invoices: list[Invoice], now: datetime) ->
             replacement = regenerated(invoice, rng, at, now)
             history.added.append(replacement)
             history.replacements[invoice["id"]] = replacement["id"]
-    untouched = [invoice for invoice in settled if invoice["status"] == "FINALIZED"]
+    untouched = [i for i in settled if i["status"] == "FINALIZED" and _priced_lines(i)]
     candidates = _issued_before(untouched, now, days=7)
     corrected = quota(rng, candidates, CORRECTION_SHARE, minimum=2)  # a credit and a debit
     for position, invoice in enumerate(corrected):

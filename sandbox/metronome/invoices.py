@@ -71,8 +71,6 @@ def build_plan_invoice(
         "subtotal": subtotal,
         "total": total,
     }
-    if subscription.payer_id is not None:
-        invoice["payer"] = {"customer_id": subscription.payer_id}
     if final and subscription.outline.has_billing_provider and total != 0:
         terms = timedelta(days=subscription.net_payment_terms_days)
         invoice["external_invoice"] = stripe_invoice(

@@ -1,8 +1,9 @@
 """What happens to invoices after rating: the Stripe copy, void, regenerate, corrections.
 
 Void keeps the id and sets `status` VOID (its Stripe copy turns VOID too). Regenerate makes a
-new FINALIZED invoice with a new id for the same period; rates and usage are unchanged, so its
-amounts repeat the voided one. A correction (`type` CORRECTION) credits part of one line of a
+new FINALIZED invoice with a new id for the same period, naming the voided one in
+`regenerated_from_invoice_id`; rates and usage are unchanged, so its amounts repeat the
+voided one. A correction (`type` CORRECTION) credits part of one line of a
 finalized invoice (negative total) or, now and then, bills a missed part (positive total);
 its `correction_record` names the corrected invoice and it carries `created_at`.
 """
@@ -71,6 +72,7 @@ def regenerated(
     """The replacement of a voided invoice: same period and amounts, new id, FINALIZED."""
     replacement = copy.deepcopy(voided)
     replacement["id"] = new_uuid(rng)
+    replacement["regenerated_from_invoice_id"] = voided["id"]
     replacement["status"] = "FINALIZED"
     replacement["issued_at"] = iso(at)
     if "external_invoice" in voided:

@@ -32,13 +32,16 @@ class Page:
     items: list[bytes]
     next_page: str | None
 
-    def to_json(self) -> bytes:
-        """`{"data": [...], "next_page": cursor-or-null}` without re-serialising items."""
+    def to_json(self, cursor_field: str = "next_page") -> bytes:
+        """`{"data": [...], "next_page": cursor-or-null}` without re-serialising items
+        (`/v2/contracts/list` names its cursor field `cursor`)."""
         return b"".join(
             (
                 b'{"data":[',
                 b",".join(self.items),
-                b'],"next_page":',
+                b'],"',
+                cursor_field.encode(),
+                b'":',
                 orjson.dumps(self.next_page),
                 b"}",
             )
@@ -78,7 +81,7 @@ def _remaining(
         return items
     after = decode_cursor(request.cursor, parts=len(key(items[0])))
     if after is None:
-        raise BadRequest("next_page is not a valid cursor")
+        raise BadRequest("the cursor is not one this API gave")
     after_key = tuple(after)
     if request.descending:
         return items[: bisect.bisect_left(items, after_key, key=key)][::-1]

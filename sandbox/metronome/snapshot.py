@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 
+from sandbox.metronome.contract_wire import contract_to_api
 from sandbox.metronome.store import MetronomeStore
 from sandbox.metronome.wire import iso, to_json
 
@@ -25,6 +26,11 @@ def dump(store: MetronomeStore) -> orjson.Fragment:
         "customer_plans": {
             entry.detail["id"]: [orjson.Fragment(plan) for plan in entry.plans]
             for entry in store.customers
+        },
+        "contracts": {
+            entry.detail["id"]: [contract_to_api(c, store.now) for c in entry.contracts]
+            for entry in store.customers
+            if entry.contracts
         },
         "invoices": [orjson.Fragment(stored.json()) for stored in store.book],
         "regenerated": store.replacements,
@@ -46,6 +52,7 @@ def summary(store: MetronomeStore) -> dict[str, Any]:
         "settings": _settings(store),
         "customers": {"active": len(store.customers) - archived, "archived": archived},
         "customer_plans": sum(1 for _ in store.subscriptions()),
+        "contracts": sum(1 for _ in store.contracts()),
         "plans": len(store.account.catalog.plans),
         "invoices": {
             "total": len(store.book),
@@ -61,6 +68,7 @@ def _settings(store: MetronomeStore) -> dict[str, Any]:
     return {
         "seed": settings.seed,
         "customers": settings.customers,
+        "contract_customers": settings.contract_customers,
         "months": settings.months,
         "generated_at": iso(settings.now),
         "now": iso(store.now),

@@ -20,6 +20,9 @@ from decimal import Decimal
 from typing import Any
 
 from sandbox.metronome.book import InvoiceBook, StoredInvoice, invoice_sort_key
+from sandbox.metronome.contract_params import ContractGetQuery, ContractListQuery
+from sandbox.metronome.contract_wire import contract_to_api
+from sandbox.metronome.contracts import Contract
 from sandbox.metronome.errors import BadRequest, NotFound
 from sandbox.metronome.filters import CustomerFilter, InvoiceFilter
 from sandbox.metronome.generator import Account, AccountSettings, generate_account
@@ -37,6 +40,7 @@ class CustomerEntry:
     subscriptions: list[Subscription]
     json: bytes
     plans: list[bytes]
+    contracts: list[Contract]  # by (starting_at, id)
 
 
 class MetronomeStore:
@@ -58,6 +62,7 @@ class MetronomeStore:
                 record.subscriptions,
                 to_json(record.detail),
                 [to_json(subscription.to_api()) for subscription in record.subscriptions],
+                sorted(record.contracts, key=_contract_key),
             )
             for record in account.customers
         ]
@@ -77,6 +82,10 @@ class MetronomeStore:
     def subscriptions(self) -> Iterator[Subscription]:
         for entry in self.customers:
             yield from entry.subscriptions
+
+    def contracts(self) -> Iterator[Contract]:
+        for entry in self.customers:
+            yield from entry.contracts
 
     # reads
 
@@ -113,6 +122,37 @@ class MetronomeStore:
         if stored is None or stored.listed_under != customer_id:
             raise NotFound(f"invoice {invoice_id} not found for customer {customer_id}")
         return single(stored.json())
+
+    def list_contracts(self, query: ContractListQuery) -> bytes:
+        """A customer's contracts by `starting_at` then id, paged by a body `cursor`."""
+        entry = self._customer(query.customer_id)
+        return keyset_page(
+            entry.contracts,
+            PageRequest(limit=query.limit, cursor=query.cursor),
+            key=_contract_key,
+            render=lambda contract: to_json(
+                contract_to_api(
+                    contract,
+                    self.now,
+                    balance=query.include_balance,
+                    ledgers=query.include_ledgers,
+                )
+            ),
+            keep=lambda contract: _listed(contract, query),
+        ).to_json(cursor_field="cursor")
+
+    def contract(self, query: ContractGetQuery) -> bytes:
+        entry = self._customer(query.customer_id)
+        found = next((c for c in entry.contracts if c.id == query.contract_id), None)
+        if found is None:
+            raise NotFound(f"contract {query.contract_id} not found for {query.customer_id}")
+        body = contract_to_api(
+            found,
+            query.as_of_date or self.now,
+            balance=query.include_balance,
+            ledgers=query.include_ledgers,
+        )
+        return single(to_json(body))
 
     def plans(self, request: PageRequest) -> bytes:
         return _positional_page(self._plans, request)
@@ -194,6 +234,22 @@ class MetronomeStore:
         if entry is None:
             raise NotFound(f"customer {customer_id} not found")
         return entry
+
+
+def _contract_key(contract: Contract) -> tuple[str, str]:
+    return (contract.starting_at.isoformat(), contract.id)
+
+
+def _listed(contract: Contract, query: ContractListQuery) -> bool:
+    if contract.archived_at is not None and not query.include_archived:
+        return False
+    if query.starting_at is not None and contract.starting_at < query.starting_at:
+        return False
+    moment = query.covering_date
+    if moment is None:
+        return True
+    ends = contract.ending_before
+    return contract.starting_at <= moment and (ends is None or moment < ends)
 
 
 def merge_patch(target: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:

@@ -4,7 +4,8 @@ A story is a plan family and a timeline kind: `steady` (on one plan since before
 `new_signup` (starts inside the window), `trial` (new signup whose first period is a free
 trial), `upgrade` (one plan ends on a month boundary and the next starts the same instant) or
 `churn` (the plan ends; most churned customers are archived a few days later). Flags add a
-paying parent (account hierarchy), no billing provider, or legacy rounding of line totals.
+paying parent (plan-era: its draw is kept, hierarchies are contracts' now), no billing
+provider, or legacy rounding of line totals.
 `SCRIPTED_STORIES` go to the first customers so a small account already shows every case.
 """
 
@@ -27,7 +28,7 @@ UPGRADE_PATHS = {"starter": "growth", "growth": "enterprise"}
 class StoryOutline:
     family: str
     timeline: str
-    paying_parent: bool = False  # billed to an earlier Enterprise customer
+    paying_parent: bool = False  # was billed to a parent (hierarchies are contracts' now)
     has_billing_provider: bool = True
     rounds_line_totals: bool = False
     archived_after_churn: bool = True
@@ -83,7 +84,6 @@ class Subscription:
     trial_ending_before: datetime | None
     usage: UsageProfile
     outline: StoryOutline
-    payer_id: str | None = None
     net_payment_terms_days: int = 30
     custom_fields: dict[str, str] = field(default_factory=dict)
 

@@ -49,7 +49,7 @@ class UsageProfile:
                 value *= share
             else:
                 value = max(value, 1.0)
-            usage[metric] = _metered(value, _PLACES[metric])
+            usage[metric] = metered(value, _PLACES[metric])
         return usage
 
 
@@ -61,6 +61,6 @@ def draw_profile(rng: random.Random, family: str) -> UsageProfile:
     return UsageProfile(baselines, monthly_growth=rng.uniform(-0.02, 0.07))
 
 
-def _metered(value: float, places: int) -> Decimal:
+def metered(value: float, places: int) -> Decimal:
     step = Decimal(1).scaleb(-places)
     return Decimal(repr(value)).quantize(step, rounding=ROUND_HALF_EVEN)

@@ -153,17 +153,9 @@ def test_upgrades_end_one_plan_where_the_next_starts(default_account: Account) -
         assert first.plan.id != second.plan.id
 
 
-def test_payers_are_other_enterprise_customers(default_account: Account) -> None:
-    families = {c.detail["id"]: c.subscriptions[0].plan.family for c in default_account.customers}
-    payers = {
-        (invoice["customer_id"], invoice["payer"]["customer_id"])
-        for invoice in default_account.invoices
-        if "payer" in invoice
-    }
-    assert payers
-    for customer_id, payer_id in payers:
-        assert payer_id != customer_id
-        assert families[payer_id] == "enterprise"
+def test_plan_invoices_name_no_payer(default_account: Account) -> None:
+    """Account hierarchies belong to contracts (`payer` needs a contract id)."""
+    assert not [invoice for invoice in default_account.invoices if "payer" in invoice]
 
 
 def test_now_defaults_to_the_start_of_the_current_utc_day() -> None:
@@ -226,8 +218,6 @@ def _invoice_features(invoice: Invoice) -> set[str]:
         found.add("fractional cents")
     if _months(invoice) == 3:
         found.add("quarterly period")
-    if invoice.get("payer", {}).get("customer_id") not in (None, invoice["customer_id"]):
-        found.add("paid by a parent")
     for adjustment in invoice["invoice_adjustments"]:
         if adjustment["total"] > 0:
             found.add("minimum true-up")
@@ -258,7 +248,7 @@ EXPECTED_FEATURES = {
     "in USD (cents)", "in EUR", "in Cloud credits", "external PAID", "external PAYMENT_FAILED",
     "external UNCOLLECTIBLE", "external SENT", "external FINALIZED", "external VOID",
     "finalized without external invoice", "zero total", "credit correction",
-    "debit correction", "fractional cents", "quarterly period", "paid by a parent",
+    "debit correction", "fractional cents", "quarterly period",
     "minimum true-up", "credit grant", "fractional quantity", "line without sub-lines",
     "tiers", "seat dates",
 }  # fmt: skip
