@@ -1,7 +1,21 @@
-"""Read a staged customer bundle: its customer plans and its invoices' headers.
+"""Read a staged customer bundle: its customer plans, contract subscriptions and invoices.
 
 Malformed or duplicated records become rejects here, before any mapping; drafts are never
 rejected (they are not sent, and are checked once they are final).
+
+Invoices that are not revenue are skipped here, each counted with its reason (a `Skipped`,
+shown by `billing-sync status`; not a reject: nothing is wrong with them):
+- `billable_status: unbillable`: Metronome does not send it to the customer's billing
+  provider, so it is not revenue; `[mapping] keep_unbillable_invoices = true` keeps them. A
+  customer's `current_billable_status` is not read for this: it is the customer's status
+  from its `effective_at` on, while each invoice carries its own, the fact at its issue;
+- `USAGE_CONSOLIDATED` (`[mapping] consolidated_invoices = "skip"`, the default): every line
+  is a copy (`origin`) of a line of a constituent invoice, synced with its own customer and
+  rolled up to the payer through `root_parent_id`; counting both would count the money
+  twice. A consolidated line without `origin` is money no constituent holds: the invoice is
+  then a reject. With `keep`, the consolidated invoice is synced too (for accounts that
+  sync the payer alone) and each line keeps its `origin` ids.
+Drafts are neither skipped nor counted: they are never sent.
 """
 
 from __future__ import annotations
@@ -13,11 +27,28 @@ from typing import Any
 
 from destinations.fincome.ledger import Reject
 from pipelines.transform.catalog import CatalogUsage
+from pipelines.transform.contract_subscriptions import (
+    ContractSubscription,
+    contract_subscriptions,
+    read_contract_subscription,
+)
 from pipelines.transform.header import CONSOLIDATED, InvoiceHeader, read_header
 from pipelines.transform.inputs import CustomerBundleLike, Record
 from pipelines.transform.options import MappingOptions
 from pipelines.transform.subscriptions import PlanTerm, SubscriptionFacts, read_plan_term
-from pipelines.transform.values import MappingError, Row, identifier, record, text
+from pipelines.transform.values import MappingError, Row, identifier, record, records, text
+
+UNBILLABLE = "billable_status unbillable: not revenue"
+CONSOLIDATED_SKIP = "USAGE_CONSOLIDATED: its money is on its constituent invoices"
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A record left out on purpose because it is not revenue (not a reject)."""
+
+    collection: str
+    record_id: str
+    reason: str
 
 
 @dataclass
@@ -28,6 +59,7 @@ class CustomerRows:
     rows: dict[str, list[Row]] = field(default_factory=dict)
     rejects: list[Reject] = field(default_factory=list)
     usage: CatalogUsage = field(default_factory=CatalogUsage)
+    skipped: list[Skipped] = field(default_factory=list)
 
     def add(self, collection: str, *rows: Row) -> None:
         self.rows.setdefault(collection, []).extend(rows)
@@ -87,11 +119,61 @@ def read_invoices(
             out.reject("invoices", record_id, "duplicate invoice id", raw)
             continue
         seen.add(header.id)
-        if header.type == CONSOLIDATED and options.consolidated_invoices == "skip":
-            continue  # its amounts are on the constituent invoices of the child customers
+        try:
+            reason = _not_revenue(header, invoice, options)
+        except MappingError as error:
+            if header.status != "DRAFT":
+                out.reject("invoices", record_id, str(error), raw)
+            continue
+        if reason is not None:
+            if header.status != "DRAFT":
+                out.skipped.append(Skipped("invoices", header.id, reason))
+            continue
         invoices.headers.append((header, invoice))
     invoices.headers.sort(key=lambda pair: pair[0].id)
     return invoices
+
+
+def _not_revenue(header: InvoiceHeader, invoice: Record, options: MappingOptions) -> str | None:
+    """Why the invoice is skipped, None when it is synced; `MappingError` if it cannot be."""
+    if not header.billable and not options.keep_unbillable_invoices:
+        return UNBILLABLE
+    if header.type != CONSOLIDATED or options.consolidated_invoices != "skip":
+        return None
+    for i, item in enumerate(records(invoice.get("line_items"), "line_items")):
+        if not item.get("origin"):
+            raise MappingError(
+                f"USAGE_CONSOLIDATED line_items[{i}] has no origin: no constituent invoice "
+                "holds its money, so skipping the invoice would drop it"
+            )
+    return CONSOLIDATED_SKIP
+
+
+def read_contract_subscriptions(
+    bundle: CustomerBundleLike, out: CustomerRows
+) -> list[ContractSubscription]:
+    """The subscriptions of the customer's staged contracts, by id."""
+    found: dict[str, ContractSubscription] = {}
+    for n, raw in enumerate(_items(bundle.contracts)):
+        contract_id = raw_id(raw, f"contracts[{n}]")
+        try:
+            contract = record(raw, "contract")
+            subscriptions = contract_subscriptions(contract)
+        except MappingError as error:
+            out.reject("contracts", contract_id, str(error), raw)
+            continue
+        for k, subscription in enumerate(subscriptions):
+            try:
+                read = read_contract_subscription(subscription, contract_id)
+            except MappingError as error:
+                where = f"{contract_id}:subscriptions[{k}]"
+                out.reject("contract_subscriptions", where, str(error), subscription)
+                continue
+            if read.id in found:
+                out.reject("contract_subscriptions", read.id, "duplicate subscription id", raw)
+                continue
+            found[read.id] = read
+    return [found[key] for key in sorted(found)]
 
 
 def _items(value: object) -> Iterator[object]:

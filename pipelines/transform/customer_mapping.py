@@ -4,9 +4,10 @@ Order of work, because later steps need earlier ones: the customer (one that can
 takes its plans and invoices with it); its customer plans and every invoice's header
 (drafts too: they tell which subscriptions still run); invoices attached to subscriptions;
 ordinary invoices mapped, then corrections (a credit note needs the invoice it corrects);
-then the subscriptions, which summarise their invoices; last the customer's parent, the payer
-of its newest synced invoice. A record the mapping cannot represent becomes a `Reject` and
-the rest goes on.
+then prorated lines are pointed at the lines they prorate and the subscriptions summarise
+their lines (customer plans, contract subscriptions, contracts); last the customer's parent,
+the payer of its newest synced invoice. A record the mapping cannot represent becomes a
+`Reject` and the rest goes on; an invoice that is not revenue is a `Skipped` (bundle.py).
 """
 
 from __future__ import annotations
@@ -19,10 +20,19 @@ from pipelines.transform.bundle import (
     CustomerInvoices,
     CustomerRows,
     raw_id,
+    read_contract_subscriptions,
     read_invoices,
     read_plan_terms,
 )
 from pipelines.transform.catalog import CatalogUsage, CatalogView, ChargeUse, Recency
+from pipelines.transform.contract_subscriptions import (
+    ContractSubscription,
+    SubscriptionLine,
+    line_only_row,
+    recurring_by_subscription,
+    set_proration_targets,
+    subscription_row,
+)
 from pipelines.transform.credit_notes import credit_note_line_rows, credit_note_row, is_credit_note
 from pipelines.transform.customers import customer_row, with_payer
 from pipelines.transform.header import InvoiceHeader
@@ -92,6 +102,7 @@ def _map_customer(
         )
         return out
     job = _Job(customer_id, read_plan_terms(bundle, customer_id, out), view, options, out)
+    job.contract_subscriptions = read_contract_subscriptions(bundle, out)
     job.invoices = read_invoices(bundle, customer_id, options, taken_invoice_ids, out)
     _attach_subscriptions(job.invoices, job.terms, customer_id, out)
     for corrections in (False, True):  # a credit note needs the invoice it corrects
@@ -113,6 +124,9 @@ class _Job:
     options: MappingOptions
     out: CustomerRows
     invoices: CustomerInvoices = field(default_factory=CustomerInvoices)
+    contract_subscriptions: list[ContractSubscription] = field(default_factory=list)
+    subscription_lines: list[SubscriptionLine] = field(default_factory=list)
+    linked: set[str] = field(default_factory=set)  # the plan/contract subscriptions lines use
 
     def map_invoice_guarded(self, header: InvoiceHeader, raw: Record) -> None:
         """Map one invoice; whatever goes wrong becomes a reject of that invoice only."""
@@ -155,31 +169,69 @@ class _Job:
             line_item_row(draft, amount, context)
             for draft, amount in zip(priced.drafts, priced.amounts, strict=True)
         ]
-        recurring = recurring_of(header, priced.currency, lines)
         self.out.add("invoices", row)
         self.out.add("invoice_line_items", *lines)
         self.invoices.synced[header.id] = _lines_by_charge(priced)
-        if recurring is not None and subscription is not None:
-            self.invoices.facts[subscription].offer_recurring(recurring)
+        self._note_links(priced, row["date"], lines)
+        if subscription is not None:
+            recurring = recurring_of(header, priced.currency, lines, subscription)
+            if recurring is not None:
+                self.invoices.facts[subscription].offer_recurring(recurring)
+
+    def _note_links(self, priced: PricedInvoice, date: datetime, lines: list[Row]) -> None:
+        """Which subscriptions the invoice's lines belong to (contract lines each decide)."""
+        header = priced.header
+        for draft, line in zip(priced.drafts, lines, strict=True):
+            rule = draft.contract
+            if rule is None or rule.subscription_ref is None or draft.period is None:
+                if line["subscription_id"] is not None:
+                    self.linked.add(line["subscription_id"])
+                continue
+            self.subscription_lines.append(
+                SubscriptionLine(
+                    subscription=rule.subscription_ref,
+                    row=line,
+                    period=draft.period,
+                    prorated=rule.prorated,
+                    finalized=header.status == "FINALIZED",
+                    counted=header.status != "VOID",
+                    order=(date, header.id),
+                    currency=priced.currency,
+                )
+            )
 
     def subscription_rows(self, as_of: datetime) -> list[Row]:
-        """Every customer plan, and the invoice-only subscriptions synced invoices use."""
+        """Every customer plan and contract subscription, and those only lines tell of."""
         facts, plans = self.invoices.facts, self.view.plans
         rows = [
             term_row(term, self.customer_id, facts.get(term.id), plans.get(term.plan_id, {}), as_of)
             for term in self.terms
         ]
         term_ids = {term.id for term in self.terms}
-        used = {
-            subscription
-            for invoice_id, subscription in self.invoices.subscription_of.items()
-            if subscription is not None and invoice_id in self.invoices.synced
-        }
         rows.extend(
             invoice_only_row(subscription, self.customer_id, facts[subscription], as_of)
-            for subscription in sorted(used - term_ids)
+            for subscription in sorted(self.linked - term_ids)
         )
+        rows.extend(self._contract_subscription_rows(as_of))
         return sorted(rows, key=lambda row: row["id"])
+
+    def _contract_subscription_rows(self, as_of: datetime) -> list[Row]:
+        set_proration_targets(self.subscription_lines)
+        recurring = recurring_by_subscription(self.subscription_lines)
+        rows = [
+            subscription_row(staged, self.customer_id, recurring.get(staged.id), as_of)
+            for staged in self.contract_subscriptions
+        ]
+        staged_ids = {staged.id for staged in self.contract_subscriptions}
+        by_subscription: dict[str, list[SubscriptionLine]] = {}
+        for line in self.subscription_lines:
+            if line.subscription not in staged_ids:
+                by_subscription.setdefault(line.subscription, []).append(line)
+        rows.extend(
+            line_only_row(ref, self.customer_id, lines, recurring.get(ref), as_of)
+            for ref, lines in sorted(by_subscription.items())
+        )
+        return rows
 
 
 def _attach_subscriptions(

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from destinations.fincome.ledger import Reject
 from destinations.fincome.schema import PUSH_ORDER
-from pipelines.transform.bundle import CustomerRows
+from pipelines.transform.bundle import CustomerRows, Skipped
 from pipelines.transform.catalog import CatalogUsage, CatalogView, catalog_view
 from pipelines.transform.customer_mapping import map_customer
 from pipelines.transform.customers import with_root_parents
@@ -41,8 +41,9 @@ def transform(
     bundles: Iterable[CustomerBundleLike],
     options: MappingOptions,
     as_of: datetime,
-) -> Iterator[Emitted | Reject]:
-    """Every desired Fincome row and every transform reject, deterministically ordered."""
+) -> Iterator[Emitted | Reject | Skipped]:
+    """Every desired Fincome row, every transform reject and every record skipped as not
+    revenue (bundle.py), deterministically ordered."""
     view = catalog_view(catalog)
     account = Account()
     yield from account.map_customers(view, bundles, options, as_of)
@@ -87,12 +88,13 @@ class Account:
         bundles: Iterable[CustomerBundleLike],
         options: MappingOptions,
         as_of: datetime,
-    ) -> Iterator[Emitted | Reject]:
-        """Each customer's own rows and rejects, customer by customer."""
+    ) -> Iterator[Emitted | Reject | Skipped]:
+        """Each customer's own rows, rejects and skips, customer by customer."""
         moment = to_datetime(as_of, "as_of")
         for bundle in bundles:
             mapped = map_customer(bundle, view, options, moment, self.invoice_ids)
             yield from mapped.rejects
+            yield from mapped.skipped
             yield from self.admit(mapped, bundle.customer)
 
     def admit(self, mapped: CustomerRows, payload: object) -> Iterator[Emitted | Reject]:
@@ -129,6 +131,7 @@ class DesiredState:
         default_factory=lambda: {collection.name: [] for collection in PUSH_ORDER}
     )
     rejects: list[Reject] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
 
 
 def desired_state(
@@ -141,6 +144,8 @@ def desired_state(
     for item in transform(catalog, bundles, options, as_of):
         if isinstance(item, Reject):
             state.rejects.append(item)
+        elif isinstance(item, Skipped):
+            state.skipped.append(item)
         else:
             state.rows[item.collection].append(item.row)
     return state

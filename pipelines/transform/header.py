@@ -7,6 +7,7 @@ malformed invoice is rejected for one clear reason before any of its lines are l
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -29,6 +30,9 @@ STATUSES = ("DRAFT", "FINALIZED", "VOID")
 ONE_OFF_INVOICE_TYPES = frozenset({"SCHEDULED", "CREDIT_PURCHASE", "CORRECTION"})
 CONSOLIDATED = "USAGE_CONSOLIDATED"
 AVERAGE_MONTH = timedelta(days=365.25 / 12)
+# `billable_status` (absent means billable, the SDK's default): whether Metronome sends the
+# invoice to the customer's billing provider.
+BILLABLE_STATUSES = {"billable": True, "unbillable": False}
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,27 @@ class Period:
     def months(self) -> int:
         """Whole months it spans, at least 1: 28..31 days is 1, a quarter 3, a year 12."""
         return max(1, round((self.end - self.start) / AVERAGE_MONTH))
+
+    @property
+    def calendar_months(self) -> Decimal:
+        """Months as Fincome counts them: whole calendar months from `start` (same day,
+        clamped to the month's end), plus the rest as a fraction of the following month.
+        A month, a quarter and a year are exactly 1, 3 and 12; a week of March is 7/31."""
+        whole = (self.end.year - self.start.year) * 12 + self.end.month - self.start.month
+        while _shifted(self.start, whole) > self.end:
+            whole -= 1
+        anchor, following = _shifted(self.start, whole), _shifted(self.start, whole + 1)
+        rest = Decimal((self.end - anchor).total_seconds()) / Decimal(
+            (following - anchor).total_seconds()
+        )
+        return whole + rest
+
+
+def _shifted(moment: datetime, months: int) -> datetime:
+    index = moment.year * 12 + moment.month - 1 + months
+    year, month = divmod(index, 12)
+    day = min(moment.day, calendar.monthrange(year, month + 1)[1])
+    return moment.replace(year=year, month=month + 1, day=day)
 
 
 def period_of(start: datetime | None, end: datetime | None) -> Period | None:
@@ -72,6 +97,12 @@ class InvoiceHeader:
     custom_fields: Record
     plan_custom_fields: Record
     contract_custom_fields: Record
+    billable: bool
+
+    @property
+    def is_contract(self) -> bool:
+        """A contract-era invoice: its line types follow the contract rules (lines.py)."""
+        return self.contract_id is not None
 
     @property
     def is_correction(self) -> bool:
@@ -124,7 +155,21 @@ def read_header(invoice: Record, invoice_id: str) -> InvoiceHeader:
         contract_custom_fields=custom_fields(
             invoice.get("contract_custom_fields"), "contract_custom_fields"
         ),
+        billable=_billable(invoice.get("billable_status")),
     )
+
+
+def _billable(status: object) -> bool:
+    """`billable_status` as text (the SPEC) or an object with a `value` (the SDK types it as
+    an object); absent is billable. Any other value is a reject: never guessed."""
+    if isinstance(status, dict):
+        status = status.get("value")
+    if status is None:
+        return True
+    billable = BILLABLE_STATUSES.get((text(status) or "").lower())
+    if billable is None:
+        raise MappingError(f"unknown billable_status {preview(status)} (billable or unbillable)")
+    return billable
 
 
 def _corrected_invoice_id(correction: Record) -> str | None:

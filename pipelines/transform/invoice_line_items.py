@@ -4,7 +4,7 @@
 |---|---|---|
 | id | invoice id + position | `{invoice_id}:L{i}.S{j}`, `:L{i}`, `:L{i}.R`, `:A{k}` |
 | invoice_id | invoice `id` | |
-| subscription_id | the invoice's subscription | null without plan or contract |
+| subscription_id | the invoice's subscription | (6) |
 | price_id | sub-line `charge_id` | (1) |
 | type | line item `type`, invoice `type` | see `line_type` |
 | amount_excluding_tax_after_discount | subtotal / total | (2) |
@@ -15,7 +15,7 @@
 | quantity | sub-line / line `quantity` | (3) |
 | description | sub-line, line or adjustment `name` | remainder: `<line name> (remainder)` |
 | period_start, period_end | seat, line or invoice dates | (4) |
-| proration_target_line_item_id | - | null |
+| proration_target_line_item_id | a prorated contract subscription line | (7) |
 | custom_properties | line and charge `custom_fields` | (5) |
 
 (1) Only when the charge is in the staged catalog (so its price exists); else null and
@@ -23,11 +23,20 @@
 (2) Sub-line `subtotal`, line or adjustment `total`, or a line's unexplained remainder;
     converted and rounded half-even, the invoice's rounding residue on its largest line.
 (3) An integer when integral; else null, and `metronome_quantity` holds the exact value.
-(4) Seat `start_date`/`end_date`, else the line's `starting_at`/`ending_before`, else the
-    invoice period; null for `one_off` lines.
+(4) Seat `start_date`/`end_date`, else the line's `starting_at`/`ending_before`, else (plan
+    invoices only) the invoice period; null for `one_off` lines. A contract invoice's line
+    has only its own period (contract_lines.py).
 (5) Plus `product_id` (the Fincome product), `metronome_line_kind`, `metronome_charge_id`,
     `metronome_charge_type`, `metronome_tiers` (text summary), `metronome_quantity`,
     `metronome_credit_grant_id`, `metronome_price_note`: strings and integers only.
+    Contract lines add their Metronome ids (contract_lines.py).
+(6) Plan invoices: the invoice's customer plan; contract invoices: a `subscription` line's
+    Metronome subscription, any other line the contract (contract_lines.py); null without
+    plan or contract.
+(7) Set once the customer's invoices are all mapped (contract_subscriptions.py); else null.
+
+Line types on plan invoices: see `line_type`; on contract invoices each Metronome line type
+has its rule (contract_lines.py), which decides before the invoice type does.
 """
 
 from __future__ import annotations
@@ -69,7 +78,7 @@ def line_item_row(draft: DraftLine, amount: Decimal, context: LineContext) -> Ro
     return {
         "id": f"{context.invoice_id}:{draft.suffix}",
         "invoice_id": context.invoice_id,
-        "subscription_id": context.subscription_id,
+        "subscription_id": line_subscription(draft, context),
         "price_id": price_id(draft, context),
         "type": kind,
         "amount_excluding_tax_after_discount": amount,
@@ -102,6 +111,8 @@ def line_type(draft: DraftLine, context: LineContext) -> LineType:
     override = options.line_types.get(draft.product_id)
     if override is not None:
         kind = override
+    elif draft.contract is not None and not header.is_correction:
+        kind = "one_off" if draft.kind == "adjustment" else draft.contract.line_type
     elif header.is_periodic and draft.line_type == "minimum":
         kind = options.minimum_line_type
     elif not header.is_periodic or _one_off_line(draft):
@@ -120,7 +131,14 @@ def _one_off_line(draft: DraftLine) -> bool:
 
 
 def line_period(draft: DraftLine, header: InvoiceHeader) -> Period | None:
-    return draft.period or header.period
+    """The line's own period; on a plan invoice, else the invoice's."""
+    return draft.period if header.is_contract else draft.period or header.period
+
+
+def line_subscription(draft: DraftLine, context: LineContext) -> str | None:
+    if draft.contract is not None and draft.contract.subscription_ref is not None:
+        return draft.contract.subscription_ref
+    return context.subscription_id
 
 
 def price_id(draft: DraftLine, context: LineContext) -> str | None:

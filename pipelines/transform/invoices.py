@@ -17,7 +17,10 @@
 (3) `"false"` when the invoice's service starts on or before the day its subscription
     started (its first period), or when it has no subscription; else `"true"`.
 (4) Plus `metronome_invoice_type`, `metronome_plan_name`, `metronome_credit_type`; a
-    correction with a positive (or zero) total adds `metronome_corrected_invoice_id`.
+    correction with a positive (or zero) total adds `metronome_corrected_invoice_id`; an
+    unbillable invoice kept by `[mapping] keep_unbillable_invoices` adds
+    `metronome_billable_status = unbillable`; applied POSTPAID commits, which are outside
+    the total and so no lines, are listed in `metronome_postpaid_applied` (`-4 USD (id)`).
 
 Corrections with a negative total are credit notes instead (credit_notes.py).
 """
@@ -31,10 +34,17 @@ from decimal import Decimal
 from pipelines.transform.catalog import CatalogView
 from pipelines.transform.header import InvoiceHeader
 from pipelines.transform.inputs import Record
-from pipelines.transform.lines import DraftLine, draft_lines
-from pipelines.transform.money import Currency, balance, resolve_currency
+from pipelines.transform.lines import DraftLine, PostpaidApplied, draft_lines
+from pipelines.transform.money import Currency, balance, is_fiat, resolve_currency
 from pipelines.transform.options import MappingOptions
-from pipelines.transform.values import MappingError, Row, custom_properties, optional_record, text
+from pipelines.transform.values import (
+    MappingError,
+    Row,
+    custom_properties,
+    decimal_text,
+    optional_record,
+    text,
+)
 
 UNPAID_EXTERNAL = frozenset({"PAYMENT_FAILED", "UNCOLLECTIBLE"})
 VOID_EXTERNAL = frozenset({"VOID", "DELETED"})
@@ -48,6 +58,7 @@ class PricedInvoice:
     currency: Currency
     drafts: list[DraftLine]
     amounts: list[Decimal]  # converted, rounded and balanced; same order as `drafts`
+    postpaid: list[PostpaidApplied]  # applied POSTPAID commits: outside the total, no lines
 
 
 def price_invoice(
@@ -55,13 +66,16 @@ def price_invoice(
 ) -> PricedInvoice:
     """Resolve the currency, cut the lines and balance them; `MappingError` if impossible."""
     currency = resolve_currency(header.credit_type, options, view.credit_types)
-    drafts = draft_lines(invoice, header)
+    drafted = draft_lines(invoice, header, lambda unit: is_fiat(unit, view.credit_types))
+    drafts = drafted.lines
     amounts = balance(
         [currency.convert(d.amount) for d in drafts], currency.convert(header.total), currency
     )
     # a remainder worth less than half a minor unit is rounding noise, not a line
     kept = [(d, a) for d, a in zip(drafts, amounts, strict=True) if a or d.kind != "remainder"]
-    return PricedInvoice(header, currency, [d for d, _ in kept], [a for _, a in kept])
+    return PricedInvoice(
+        header, currency, [d for d, _ in kept], [a for _, a in kept], drafted.postpaid
+    )
 
 
 def invoice_row(
@@ -84,9 +98,23 @@ def invoice_row(
                 "metronome_plan_name": header.plan_name,
                 "metronome_credit_type": credit_type_name(header),
                 "metronome_corrected_invoice_id": header.corrected_invoice_id,
+                "metronome_billable_status": None if header.billable else "unbillable",
+                "metronome_postpaid_applied": postpaid_summary(priced),
             },
         ),
     }
+
+
+def postpaid_summary(priced: PricedInvoice) -> str | None:
+    """`-4 USD (postpaid-1)`: each applied POSTPAID commit, converted, with its commit id."""
+    return (
+        "; ".join(
+            f"{decimal_text(priced.currency.round(priced.currency.convert(applied.amount)))} "
+            f"{priced.currency.code} ({applied.commit_id or 'no commit id'})"
+            for applied in priced.postpaid
+        )
+        or None
+    )
 
 
 def invoice_status(header: InvoiceHeader, rounded_total: Decimal) -> str:

@@ -9,15 +9,20 @@
 
 Amounts stay in the invoice's credit type here; `money.balance` converts and rounds them (a
 remainder that rounds to zero is then left out: it is rounding noise, not a charge).
-Line items applying a postpaid commit are skipped: Metronome leaves them out of the total.
+Line items applying a postpaid commit are no lines: Metronome leaves them out of the total
+(they are kept as the invoice's `postpaid` information). Line items of contract invoices
+follow their type's rule (contract_lines.py); a line in a custom pricing unit on a fiat
+contract invoice carries no amount (its `cpu_conversion` line is the money).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Literal
 
+from pipelines.transform.contract_lines import ContractRule, contract_rule
 from pipelines.transform.header import InvoiceHeader, Period, period_of
 from pipelines.transform.inputs import Record
 from pipelines.transform.values import (
@@ -25,6 +30,7 @@ from pipelines.transform.values import (
     Row,
     custom_fields,
     custom_properties,
+    decimal_text,
     optional_datetime,
     optional_decimal,
     optional_identifier,
@@ -63,61 +69,102 @@ class DraftLine:
     period: Period | None = None  # seat dates, else the line item's own period
     tiers: tuple[Tier, ...] = ()
     properties: Row = field(default_factory=dict)  # Metronome custom fields and ids
+    contract: ContractRule | None = None  # the rule of a contract invoice's line
 
 
-def draft_lines(invoice: Record, header: InvoiceHeader) -> list[DraftLine]:
-    """Every line of the invoice in position order; `MappingError` on malformed ones."""
+@dataclass(frozen=True)
+class PostpaidApplied:
+    """An applied POSTPAID commit: shown on the invoice, outside its total, so not a line."""
+
+    commit_id: str | None
+    amount: Decimal  # in the invoice's credit type
+
+
+@dataclass(frozen=True)
+class Drafted:
+    lines: list[DraftLine]
+    postpaid: list[PostpaidApplied]
+
+
+def draft_lines(
+    invoice: Record, header: InvoiceHeader, is_fiat: Callable[[object], bool]
+) -> Drafted:
+    """Every line of the invoice in position order; `MappingError` on malformed ones.
+
+    `is_fiat` tells a currency's credit type from a custom pricing unit's.
+    """
     drafts: list[DraftLine] = []
+    postpaid: list[PostpaidApplied] = []
     for i, item in enumerate(records(invoice.get("line_items"), "line_items")):
-        if _is_postpaid_commit(item):
+        where = f"line_items[{i}]"
+        if not header.is_contract and _is_postpaid_commit(item):
+            postpaid.append(_postpaid(item, where))
             continue
-        _check_credit_type(item, header, f"line_items[{i}]")
-        drafts.extend(_line_item(item, i))
+        base = _line_item(item, i)
+        if header.is_contract:
+            rule = contract_rule(item, where, base.amount, base.period is not None)
+            if rule.postpaid_applied:
+                postpaid.append(_postpaid(item, where))
+                continue
+            base = _under_rule(base, rule)
+        cut = _cut(item, base, where)
+        if header.is_contract and _in_custom_unit(item, header, where, is_fiat):
+            cut = [_without_amount(draft, item) for draft in cut]
+        else:
+            _check_credit_type(item, header, where)
+        drafts.extend(cut)
     for k, adjustment in enumerate(
         records(invoice.get("invoice_adjustments"), "invoice_adjustments")
     ):
         draft = _adjustment(adjustment, k)
         if draft.amount:
             drafts.append(draft)
-    return drafts
+    return Drafted(drafts, postpaid)
 
 
-def _line_item(item: Record, i: int) -> list[DraftLine]:
+def _line_item(item: Record, i: int) -> DraftLine:
+    """The line item itself, before its sub-lines are cut out of it."""
     where = f"line_items[{i}]"
-    total = to_decimal(item.get("total"), f"{where}.total")
     name = text(item.get("name"))
-    product_id = optional_identifier(item.get("product_id")) or UNLINKED_PRODUCT
-    line_type = (text(item.get("type")) or "").lower()
-    period = period_of(
-        optional_datetime(item.get("starting_at"), f"{where}.starting_at"),
-        optional_datetime(item.get("ending_before"), f"{where}.ending_before"),
-    )
-    base = DraftLine(
+    return DraftLine(
         suffix=f"L{i}",
         kind="line",
-        amount=total,
+        amount=to_decimal(item.get("total"), f"{where}.total"),
         description=name,
-        product_id=product_id,
+        product_id=optional_identifier(item.get("product_id")) or UNLINKED_PRODUCT,
         product_name=name,
-        line_type=line_type,
+        line_type=(text(item.get("type")) or "").lower(),
         quantity=optional_decimal(item.get("quantity"), f"{where}.quantity"),
-        period=period,
+        period=period_of(
+            optional_datetime(item.get("starting_at"), f"{where}.starting_at"),
+            optional_datetime(item.get("ending_before"), f"{where}.ending_before"),
+        ),
         properties=custom_properties(custom_fields(item.get("custom_fields"), where)),
     )
+
+
+def _under_rule(line: DraftLine, rule: ContractRule) -> DraftLine:
+    return replace(
+        line, contract=rule, properties=custom_properties(line.properties, dict(rule.ids))
+    )
+
+
+def _cut(item: Record, base: DraftLine, where: str) -> list[DraftLine]:
+    """Its sub-lines, and the remainder of its total they do not explain; else itself."""
     subs = records(item.get("sub_line_items"), f"{where}.sub_line_items")
     if not subs:
         return [base]
     drafts = [_sub_line(sub, base, f"{where}.sub_line_items[{j}]", j) for j, sub in enumerate(subs)]
-    remainder = total - sum((d.amount for d in drafts), Decimal(0))
+    remainder = base.amount - sum((d.amount for d in drafts), Decimal(0))
     if remainder:
-        name_part = f"{name} (remainder)" if name else "Remainder"
+        name = base.description
         drafts.append(
             replace(
                 base,
-                suffix=f"L{i}.R",
+                suffix=f"{base.suffix}.R",
                 kind="remainder",
                 amount=remainder,
-                description=name_part,
+                description=f"{name} (remainder)" if name else "Remainder",
                 quantity=None,
             )
         )
@@ -134,14 +181,12 @@ def _sub_line(sub: Record, line: DraftLine, where: str, j: int) -> DraftLine:
         "metronome_charge_id": charge_id,
         "metronome_credit_grant_id": sub.get("credit_grant_id"),
     }
-    return DraftLine(
+    return replace(
+        line,
         suffix=f"{line.suffix}.S{j}",
         kind="sub_line",
         amount=to_decimal(sub.get("subtotal"), f"{where}.subtotal"),
         description=text(sub.get("name")) or line.description,
-        product_id=line.product_id,
-        product_name=line.product_name,
-        line_type=line.line_type,
         charge_id=charge_id,
         quantity=optional_decimal(sub.get("quantity"), f"{where}.quantity"),
         period=seats or line.period,
@@ -185,6 +230,35 @@ def _tiers(value: object, where: str) -> tuple[Tier, ...]:
 def _is_postpaid_commit(item: Record) -> bool:
     applied = item.get("applied_commit_or_credit")
     return isinstance(applied, dict) and applied.get("type") == "POSTPAID"
+
+
+def _postpaid(item: Record, where: str) -> PostpaidApplied:
+    applied = optional_record(item.get("applied_commit_or_credit"), where)
+    amount = to_decimal(item.get("total"), f"{where}.total")
+    return PostpaidApplied(optional_identifier(applied.get("id")), amount)
+
+
+def _in_custom_unit(
+    item: Record, header: InvoiceHeader, where: str, is_fiat: Callable[[object], bool]
+) -> bool:
+    """A line in a custom pricing unit on an invoice in a currency (converted elsewhere)."""
+    credit_type = item.get("credit_type")
+    line_id = text(optional_record(credit_type, f"{where}.credit_type").get("id"))
+    invoice_id = text(optional_record(header.credit_type, "credit_type").get("id"))
+    if line_id is None or line_id == invoice_id:
+        return False
+    return is_fiat(header.credit_type) and not is_fiat(credit_type)
+
+
+def _without_amount(draft: DraftLine, item: Record) -> DraftLine:
+    unit = optional_record(item.get("credit_type"), "credit_type")
+    properties = {
+        "metronome_custom_unit_total": decimal_text(draft.amount),
+        "metronome_custom_unit": text(unit.get("name")) or text(unit.get("id")),
+    }
+    return replace(
+        draft, amount=Decimal(0), properties=custom_properties(draft.properties, properties)
+    )
 
 
 def _check_credit_type(item: Record, header: InvoiceHeader, where: str) -> None:

@@ -91,6 +91,19 @@ def resolve_currency(
     )
 
 
+def is_fiat(credit_type: object, credit_types: Mapping[str, Any]) -> bool:
+    """Whether a credit type is a currency (`USD (cents)`, an ISO code), not a custom unit."""
+    shape = optional_record(credit_type, "credit_type")
+    type_id = text(shape.get("id"))
+    known = optional_record(credit_types.get(type_id), "credit type") if type_id else {}
+    name = text(shape.get("name")) or text(known.get("name"))
+    if name == USD_CENTS:
+        return True
+    if name is None or minor_unit_exponent(name) is None:
+        return False
+    return known.get("is_currency") is not False
+
+
 def balance(amounts: Sequence[Decimal], total: Decimal, currency: Currency) -> list[Decimal]:
     """Round converted line amounts so that they add up exactly to the rounded total.
 

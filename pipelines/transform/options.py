@@ -68,6 +68,8 @@ class MappingOptions(BaseModel):
     price_type: PriceType = "recurring"
     credit_note_sign: Literal["negative", "positive"] = "negative"
     consolidated_invoices: Literal["skip", "keep"] = "skip"
+    # `billable_status: unbillable` invoices are not revenue: skipped (and counted) unless kept
+    keep_unbillable_invoices: bool = False
     ad_hoc_line_type: LineType = "one_off"
     minimum_line_type: LineType = "subscription"
     pricing_units: dict[str, PricingUnit] = Field(default_factory=dict)

@@ -2,8 +2,9 @@
 
 Reads staging through `pipelines.staging` (catalog first, then customers streamed in id
 order), maps with `pipelines.transform.engine.transform`, spools the rows and replaces the
-`fincome` tables in one transaction. Returns the rows written per collection and the
-transform rejects; storing the rejects (`LedgerStore.add_rejects`) is the caller's job.
+`fincome` tables in one transaction. Returns the rows written per collection, the
+transform rejects and how many records were skipped as not revenue (also written to
+`fincome.skipped_records`); storing the rejects (`LedgerStore.add_rejects`) is the caller's job.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import duckdb
 from destinations.fincome.ledger import Reject
 from pipelines.staging import iter_customer_bundles, read_catalog
 from pipelines.stopping import until_stopped
+from pipelines.transform.bundle import Skipped
 from pipelines.transform.catalog import catalog_view
 from pipelines.transform.engine import Account, Emitted, transform
 from pipelines.transform.options import MappingOptions
@@ -28,6 +30,7 @@ from pipelines.transform.tables import DEFAULT_SCHEMA, DesiredStateWriter
 class TransformResult:
     counts: dict[str, int]  # rows written per Fincome collection
     rejects: list[Reject] = field(default_factory=list)  # packed: payloads as JSON text
+    skipped: int = 0  # records left out as not revenue (unbillable, consolidated invoices)
 
 
 def run_transform(
@@ -56,7 +59,7 @@ def run_transform(
 
 def write_desired_state(
     db: duckdb.DuckDBPyConnection,
-    items: Iterable[Emitted | Reject],
+    items: Iterable[Emitted | Reject | Skipped],
     *,
     schema: str = DEFAULT_SCHEMA,
     spool_dir: Path | None = None,
@@ -67,7 +70,9 @@ def write_desired_state(
         for item in items:
             if isinstance(item, Reject):
                 rejects.append(item.packed())  # not the refused record's dicts: its JSON
+            elif isinstance(item, Skipped):
+                writer.skipped.append((item.collection, item.record_id, item.reason))
             else:
                 writer.add(item.collection, item.row)
         writer.commit(db)
-        return TransformResult(dict(writer.counts), rejects)
+        return TransformResult(dict(writer.counts), rejects, len(writer.skipped))

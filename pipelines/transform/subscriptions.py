@@ -26,7 +26,10 @@ customer plan its subscription is `{customer_id}:{plan_id}`; a contract invoice'
     end; else `active` (also for a plan that starts later). Invoice-only: `canceled` when the
     latest period of their non-void invoices (drafts included) ended by as_of, else `active`.
 (2) The sum of those lines divided by the invoice's period in months, rounded half-even to
-    the currency; null while there is no such invoice.
+    the currency; null while there is no such invoice. Only the lines linked to this
+    subscription count; a contract invoice's lines each divide by their own period in
+    calendar months (contract_subscriptions.py). Contract subscriptions are mapped in
+    contract_subscriptions.py.
 (3) Plan (catalog) custom fields, then customer plan custom fields, plus `metronome_plan_id`,
     `metronome_plan_name`, `metronome_subscription_source` (`customer_plan`, `plan_invoices`
     or `contract`). Contracts: `contract_custom_fields` and `metronome_contract_id`.
@@ -40,7 +43,7 @@ from datetime import datetime
 from decimal import Decimal, localcontext
 from typing import Literal
 
-from pipelines.transform.header import InvoiceHeader
+from pipelines.transform.header import InvoiceHeader, Period
 from pipelines.transform.inputs import Record
 from pipelines.transform.money import MONEY_CONTEXT, Currency, sendable
 from pipelines.transform.values import (
@@ -148,7 +151,7 @@ def term_row(
     ended = term.ending_before is not None and term.ending_before <= as_of
     trialing = term.trial_end is not None and term.starting_on <= as_of < term.trial_end
     plan_fields = plan.get("custom_fields")
-    return _row(
+    return subscription_fields(
         term.id,
         customer_id,
         status="canceled" if ended else "trialing" if trialing else "active",
@@ -183,7 +186,7 @@ def invoice_only_row(
             latest.plan_custom_fields if latest else {},
             _source("plan_invoices", plan_id, latest.plan_name if latest else None),
         )
-    return _row(
+    return subscription_fields(
         subscription,
         customer_id,
         status="canceled" if ended else "active",
@@ -195,7 +198,7 @@ def invoice_only_row(
     )
 
 
-def _row(
+def subscription_fields(
     subscription: str,
     customer_id: str,
     *,
@@ -239,17 +242,25 @@ def _newness(header: InvoiceHeader) -> tuple[str, str]:
 
 
 def recurring_of(
-    header: InvoiceHeader, currency: Currency, lines: Iterable[Row]
+    header: InvoiceHeader, currency: Currency, lines: Iterable[Row], subscription: str
 ) -> Recurring | None:
-    """The monthly value of a finalized invoice's `subscription` lines, None without any."""
-    recurring = [line for line in lines if line["type"] == "subscription"]
+    """The monthly value of a finalized invoice's `subscription` lines of `subscription`.
+
+    None without any. A plan invoice's lines are divided by its period in months; a contract
+    invoice's each by its own period in calendar months (contract_subscriptions.py).
+    """
+    recurring = [
+        line
+        for line in lines
+        if line["type"] == "subscription" and line["subscription_id"] == subscription
+    ]
     start = header.service_start
     if header.status != "FINALIZED" or not recurring or start is None or header.date is None:
         return None
     months = header.period.months if header.period else 1
     with localcontext(MONEY_CONTEXT):
-        total = sum((line["amount_excluding_tax_after_discount"] for line in recurring), Decimal(0))
-        monthly = currency.round(total / months)
+        total = sum((_monthly(line, header, months) for line in recurring), Decimal(0))
+        monthly = currency.round(total)
     if not sendable(monthly):
         return None
     prices = {line["price_id"] for line in recurring}
@@ -259,3 +270,10 @@ def recurring_of(
         currency_code=currency.code,
         price_id=prices.pop() if len(prices) == 1 else None,
     )
+
+
+def _monthly(line: Row, header: InvoiceHeader, invoice_months: int) -> Decimal:
+    amount: Decimal = line["amount_excluding_tax_after_discount"]
+    if not header.is_contract:
+        return amount / invoice_months
+    return amount / Period(line["period_start"], line["period_end"]).calendar_months

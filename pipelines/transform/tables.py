@@ -5,6 +5,10 @@ typed by field kind, plus `row_hash` (`destinations.fincome.body.row_hash`). Row
 spooled to one NDJSON file per collection, then each file is loaded with a single
 `read_json`: one statement per table however many rows, where `executemany` would take a
 round trip per row.
+
+Beside the collections, `skipped_records` (collection, record_id, reason) lists what the
+transform left out on purpose as not revenue (bundle.py), replaced in the same transaction;
+`billing-sync status` counts it by reason.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from destinations.fincome.schema import PUSH_ORDER, Collection, FieldKind
 from pipelines.sizes import size_bytes
 
 DEFAULT_SCHEMA = "fincome"
+SKIPPED_TABLE = "skipped_records"
 # `read_json` refuses a line longer than its `maximum_object_size` and sizes its buffers from
 # it; DuckDB's own default, raised to the longest spooled line when one is longer.
 DEFAULT_MAX_OBJECT_BYTES = 16 * 1024 * 1024
@@ -89,6 +94,7 @@ class DesiredStateWriter:
         self._longest = {collection.name: 0 for collection in PUSH_ORDER}
         self._folder = tempfile.TemporaryDirectory(prefix="transform-spool-", dir=spool_dir)
         self._files: dict[str, IO[bytes]] = {}
+        self.skipped: list[tuple[str, str, str]] = []  # collection, record id, reason
 
     def __enter__(self) -> DesiredStateWriter:
         return self
@@ -132,6 +138,7 @@ class DesiredStateWriter:
             cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
             for collection in PUSH_ORDER:
                 self._replace_table(cursor, collection)
+            self._replace_skipped(cursor)
             cursor.execute("COMMIT")
         except BaseException:
             cursor.execute("ROLLBACK")
@@ -150,6 +157,15 @@ class DesiredStateWriter:
             "format = 'newline_delimited', columns = ?, maximum_object_size = ?)",
             [str(self._path(collection.name)), columns, self._object_bytes()],
         )
+
+    def _replace_skipped(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        table = f"{self.schema}.{SKIPPED_TABLE}"
+        cursor.execute(
+            f"CREATE OR REPLACE TABLE {table} "
+            "(collection VARCHAR, record_id VARCHAR, reason VARCHAR)"
+        )
+        if self.skipped:
+            cursor.executemany(f"INSERT INTO {table} VALUES (?, ?, ?)", self.skipped)
 
     def _path(self, collection: str) -> Path:
         return Path(self._folder.name) / f"{collection}.ndjson"

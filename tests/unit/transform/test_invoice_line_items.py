@@ -205,8 +205,8 @@ def _type_of(item: dict[str, Any], options: MappingOptions | None = None, **fiel
         (line(type="usage"), {"type": "CREDIT_PURCHASE"}, "one_off"),
         (line(type="usage"), {"start_timestamp": None, "end_timestamp": None}, "one_off"),
         (line(type="fixed", sub_line_items=[]), {}, "one_off"),  # ad-hoc fee on a plan invoice
-        (
-            line(type="usage", sub_line_items=[]),
+        (  # a contract line has its own period (DESIGN.md §4b), never the invoice's
+            line(type="usage", sub_line_items=[], starting_at=MARCH[0], ending_before=MARCH[1]),
             {"plan_id": None, "contract_id": "k"},
             "subscription",
         ),

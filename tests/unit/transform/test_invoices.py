@@ -165,7 +165,10 @@ def test_a_duplicated_invoice_id_is_rejected_and_the_first_kept() -> None:
 @pytest.mark.parametrize(("setting", "expected"), [("skip", 0), ("keep", 1)])
 def test_consolidated_invoices_are_skipped_by_default(setting: str, expected: int) -> None:
     options = MappingOptions(consolidated_invoices=setting)  # type: ignore[arg-type]
-    state = run(invoice(type="USAGE_CONSOLIDATED"), options=options)
+    # every line of a consolidated invoice is a copy of a constituent's line (`origin`)
+    origin = {"contract_id": "k", "customer_id": "c", "invoice_id": "i", "line_item_id": "l"}
+    consolidated = invoice(type="USAGE_CONSOLIDATED", lines=[line(origin=origin)])
+    state = run(consolidated, options=options)
     assert len(rows(state, "invoices")) == expected
     assert state.rejects == []
 

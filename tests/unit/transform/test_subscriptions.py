@@ -153,7 +153,13 @@ def test_an_invoice_only_subscription_ends_with_its_last_period() -> None:
 
 
 def test_contract_invoices_belong_to_their_contract() -> None:
-    contract = invoice(plan_id=None, contract_id="k-1", contract_custom_fields={"deal": "D-9"})
+    own_period = {"starting_at": "2024-03-01T00:00:00Z", "ending_before": "2024-04-01T00:00:00Z"}
+    contract = invoice(
+        plan_id=None,
+        contract_id="k-1",
+        contract_custom_fields={"deal": "D-9"},
+        lines=[line(**own_period)],
+    )
     row = _subscription(contract, plans=[], as_of=datetime(2024, 3, 15, tzinfo=UTC))
     assert (row["id"], row["status"]) == ("k-1", "active")
     assert row["custom_properties"] == {
