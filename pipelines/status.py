@@ -5,7 +5,9 @@
   work still pending (the push plan) and the rows frozen under an open reject (`frozen.py`);
 - cursor: the extract's per-customer invoice cursors (dlt state of `metronome_extract`);
 - rejects: open rejects grouped by stage, collection and reason, and each open reject whose
-  record Fincome holds as last pushed (frozen), since when and how many records.
+  record Fincome holds as last pushed (frozen), since when and how many records;
+- skipped: what the last transform left out on purpose as not revenue (unbillable and
+  consolidated invoices; `fincome.skipped_records`), by collection and reason.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pipelines.frozen import frozen_rejects
 from pipelines.plan import OPS, plan_push
 from pipelines.runs import RunLog
 from pipelines.shards import ACCOUNT, read_scope
+from pipelines.transform.tables import DEFAULT_SCHEMA, SKIPPED_TABLE
 
 
 def gather_status(data_dir: DataDir, *, runs: int = 10) -> dict[str, Any]:
@@ -35,6 +38,7 @@ def gather_status(data_dir: DataDir, *, runs: int = 10) -> dict[str, Any]:
             "entities": _entities(db),
             "cursor": read_cursor(data_dir),
             "rejects": _rejects(db),
+            "skipped": _skipped(db),
         }
 
 
@@ -121,6 +125,22 @@ def _saved_at(state: dict[str, Any]) -> str | None:
     """When the extract last ran (dlt keeps it type-tagged in its state file)."""
     stamp = custom_pua_decode(state.get("_local", {}).get("_last_extracted_at"))
     return stamp.isoformat() if isinstance(stamp, datetime) else None
+
+
+def _skipped(db: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    if not _has_table(db, DEFAULT_SCHEMA, SKIPPED_TABLE):
+        return {"total": 0, "by_reason": []}
+    groups = db.execute(
+        f"SELECT collection, reason, count(*) FROM {DEFAULT_SCHEMA}.{SKIPPED_TABLE} "
+        "GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2"
+    ).fetchall()
+    return {
+        "total": sum(count for _, _, count in groups),
+        "by_reason": [
+            {"collection": collection, "reason": reason, "count": count}
+            for collection, reason, count in groups
+        ],
+    }
 
 
 def _rejects(db: duckdb.DuckDBPyConnection) -> dict[str, Any]:

@@ -19,7 +19,13 @@
                                            "reason": "...", "count": 2}],
                  "frozen": [{"stage": "transform", "collection": "invoices", "record_id": "...",
                              "reason": "...", "frozen_since": "2026-11-20T02:00:09+00:00",
-                             "frozen_records": 4}]}}
+                             "frozen_records": 4}]},
+     "skipped": {"total": 3, "by_reason": [{"collection": "invoices", "count": 3,
+                                            "reason": "billable_status unbillable: not revenue"}]}}
+
+`skipped`: records the last transform left out on purpose because they are not revenue
+(unbillable invoices, consolidated invoices whose lines are on their constituents): not
+rejects, nothing to fix; `[mapping] keep_unbillable_invoices` keeps the unbillable ones.
 
 `frozen` (in `entities` and `rejects`): records Fincome holds that became transform rejects
 are kept as last pushed, neither updated nor deleted, until the reject resolves; each such
@@ -130,6 +136,10 @@ def render_status(console: Console, report: dict[str, Any]) -> None:
             )
         console.print(table)
     _render_frozen(console, rejects["frozen"])
+    skipped = report["skipped"]
+    if skipped["total"]:
+        reasons = "; ".join(f"{g['count']:,} {g['reason']}" for g in skipped["by_reason"])
+        console.print(f"Skipped as not revenue: {skipped['total']:,} ({reasons})")
 
 
 def _render_frozen(console: Console, frozen: list[dict[str, Any]]) -> None:

@@ -128,6 +128,8 @@ STATUS = {
     "rejects": {"open": int,
                 "by_reason": [{"stage": str, "collection": str, "reason": str, "count": int}],
                 "frozen": [{**REJECT, "frozen_since": str, "frozen_records": int}]},
+    "skipped": {"total": int,
+                "by_reason": [{"collection": str, "reason": str, "count": int}]},
 }  # fmt: skip
 REJECTS = {
     **HEAD,
