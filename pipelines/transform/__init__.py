@@ -6,7 +6,8 @@
   them through dlt.
 - `runner.run_transform(db, options, as_of)` reads staging and rewrites the `fincome` tables.
 
-One module per Fincome entity (customers, products, prices, subscriptions, invoices,
-invoice_line_items, credit_notes), each opening with its field table; money.py holds the
-currency and rounding rules.
+One module per Fincome entity (customers, products, prices, subscriptions,
+contract_subscriptions, invoices, invoice_line_items, credit_notes), each opening with its
+field table; contract_lines.py holds the rule of each contract-era line item type, bundle.py
+what is skipped as not revenue, money.py the currency and rounding rules.
 """
