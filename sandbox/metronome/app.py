@@ -98,7 +98,7 @@ def api_routes(store: MetronomeStore) -> list[BaseRoute]:
 
     async def invoices(request: Request) -> Response:
         query = invoice_query(request.query_params, store.default_sort)
-        return reply(store.list_invoices(request.path_params["customer_id"], *query))
+        return reply(store.list_invoices(request.path_params["customer_id"], query))
 
     async def invoice(request: Request) -> Response:
         params = request.path_params

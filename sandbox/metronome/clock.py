@@ -1,18 +1,22 @@
 """Moving the emulator's clock (`POST /_emulator/advance`) and what happens on the way.
 
-In order: periods that have begun get their invoice (a DRAFT, or FINALIZED straight away when
-the period ended more than the 24 h grace ago); DRAFTs whose period ended past the grace
-FINALIZE with their final amounts, the others are re-rated with the usage so far; open Stripe
-invoices past their due date are settled (mostly PAID, a few PAYMENT_FAILED); then, if asked,
+In order: periods that have begun get their invoice, plan and contract ones alike (a DRAFT,
+or FINALIZED straight away when the period ended more than the 24 h grace ago); DRAFTs whose
+period ended past the grace FINALIZE with their final amounts, the others are re-rated with
+the usage so far; open Stripe invoices past their due date are settled (mostly PAID, a few
+PAYMENT_FAILED); then, if asked,
 `void` finalized invoices (chosen by the store's seeded RNG) are voided and regenerated.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sandbox.metronome.book import StoredInvoice
+from sandbox.metronome.contract_invoices import build_contract_invoice, contract_slots, slot_rng
 from sandbox.metronome.invoices import build_plan_invoice, period_rng
 from sandbox.metronome.store import MetronomeStore
 from sandbox.metronome.wire import iso, new_uuid, parse_timestamp
@@ -46,23 +50,49 @@ def advance(
 
 
 def _bill_open_periods(store: MetronomeStore, previous: datetime, report: dict[str, Any]) -> None:
-    seed = store.settings.seed
+    seed, start = store.settings.seed, store.settings.window_start
     for subscription in store.subscriptions():
-        for period in subscription.periods(store.settings.window_start, store.now):
+        for period in subscription.periods(start, store.now):
             if period.is_final(previous):
                 continue  # settled before this move: its invoice exists already
             planned_id = new_uuid(period_rng(seed, subscription.id, period))
-            stored = store.book.get(planned_id)
-            if stored is not None and stored.status != "DRAFT":
+            _bill(
+                store,
+                planned_id,
+                partial(build_plan_invoice, subscription, period, store.now, seed),
+                report,
+            )
+    contracts = {contract.id: contract for contract in store.contracts()}
+    for contract in contracts.values():
+        for slot in contract_slots(contract, start, store.now):
+            if slot.period.is_final(previous):
                 continue
-            invoice = build_plan_invoice(subscription, period, store.now, seed)
-            if stored is None:
-                store.book.put(StoredInvoice(planned_id, invoice, subscription.customer_id))
-                report["created"].append(planned_id)
-            elif invoice != stored.body:
-                store.replace_body(stored, invoice)
-                changed = "finalized" if invoice["status"] == "FINALIZED" else "updated"
-                report[changed].append(planned_id)
+            _bill(
+                store,
+                new_uuid(slot_rng(contract, slot)),
+                partial(build_contract_invoice, contract, slot, store.now, contracts),
+                report,
+            )
+
+
+def _bill(
+    store: MetronomeStore,
+    planned_id: str,
+    build: Callable[[], dict[str, Any]],
+    report: dict[str, Any],
+) -> None:
+    """Create the invoice of a period that began, or bring its DRAFT up to now."""
+    stored = store.book.get(planned_id)
+    if stored is not None and stored.status != "DRAFT":
+        return
+    invoice = build()
+    if stored is None:
+        store.book.put(StoredInvoice(planned_id, invoice, invoice["customer_id"]))
+        report["created"].append(planned_id)
+    elif invoice != stored.body:
+        store.replace_body(stored, invoice)
+        changed = "finalized" if invoice["status"] == "FINALIZED" else "updated"
+        report[changed].append(planned_id)
 
 
 def _settle_open_invoices(store: MetronomeStore, report: dict[str, Any]) -> None:

@@ -53,6 +53,7 @@ class _Draft:
     commits: list[ContractCommit] = field(default_factory=list)
     charges: list[ScheduledCharge] = field(default_factory=list)
     currency: str = "usd"
+    backdated: bool = False  # signed after it started: its first commit invoice is historical
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,8 @@ def _contract(stream: _Stream, customer_id: str, name: str, draft: _Draft) -> Co
         rate_card_id=card.id,
         starting_at=draft.start,
         ending_before=None,
-        created_at=draft.start - timedelta(days=rng.randint(3, 25), seconds=rng.randrange(86400)),
+        created_at=draft.start
+        + timedelta(days=rng.randint(10, 20) if draft.backdated else -rng.randint(3, 25)),
         subscriptions=draft.subscriptions,
         usage={key: (products[key], _baseline(rng, key)) for key in draft.usage},
         growth=rng.uniform(-0.02, 0.06),
@@ -292,15 +294,15 @@ def _prepaid_eur(rng: random.Random, card: RateCard, calendar: Calendar) -> _Dra
 
 
 def _postpaid(rng: random.Random, card: RateCard, calendar: Calendar) -> _Draft:
-    start = calendar.before_window()
-    draft = _Draft("postpaid", start, usage=["api"])
+    """Backdated to the window's start, with a prepaid top-up bought that first day."""
+    start = calendar.in_window(0)
+    draft = _Draft("postpaid", start, usage=["api"], backdated=True)
     draft.subscriptions.append(
         _subscription(rng, card, "platform_monthly", "ADVANCE", [(start, 1)])
     )
     end = max(calendar.in_window(3), add_months(start, 1))
-    begins = max(start, add_months(end, -6))
-    months = months_between(begins, end)
-    segment = Segment(new_uuid(rng), begins, end, D(400000) * months)
+    months = months_between(start, end)
+    segment = Segment(new_uuid(rng), start, end, D(400000) * months)
     draft.commits.append(
         _commit(
             rng,
@@ -312,6 +314,13 @@ def _postpaid(rng: random.Random, card: RateCard, calendar: Calendar) -> _Draft:
             name="Minimum spend commitment",
         )
     )
+    top_up = _monthly_segments(rng, start, 2, D(20000))
+    draft.commits.append(
+        _commit(
+            rng, card, "PREPAID", "prepaid", "api", segments=top_up, name="Prepaid top-up",
+            price=D(40000),
+        )
+    )  # fmt: skip
     return draft
 
 

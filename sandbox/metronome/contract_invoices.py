@@ -82,6 +82,17 @@ def contract_slots(contract: Contract, window_start: datetime, now: datetime) ->
     return slots
 
 
+def historical(contract: Contract, now: datetime) -> list[str]:
+    """Ids of its historical commit invoices: those of a backdated contract dated before the
+    contract was created (Metronome lists them only with
+    `include_historical_commit_invoices=true`)."""
+    return [
+        contract.invoice_id(slot.key, slot.period.start)
+        for slot in contract_slots(contract, contract.starting_at, now)
+        if slot.kind in ("purchase", "true_up") and slot.period.start < contract.created_at
+    ]
+
+
 def slot_rng(contract: Contract, slot: Slot) -> random.Random:
     return contract.invoice_rng(slot.key, slot.period.start)
 

@@ -5,6 +5,9 @@ Invoice dates filter on the billing period, not the issue date. `starting_on` is
 must end by then, i.e. `end_timestamp <= ending_before` (an end timestamp is itself
 exclusive, so March [03-01, 04-01) ends before 04-01). With both, the whole period lies in
 [starting_on, ending_before). Invoices without a parseable period match no date filter.
+`invoice_type` is one of the SDK's USAGE, USAGE_CONSOLIDATED, SCHEDULED; `contract_id` keeps
+a contract's invoices; `hidden` are historical commit invoices, listed only when the caller
+passes `include_historical_commit_invoices=true` (see `contract_invoices.historical`).
 """
 
 from __future__ import annotations
@@ -22,6 +25,9 @@ class InvoiceFilter:
     starting_on: datetime | None = None
     ending_before: datetime | None = None
     credit_type_id: str | None = None
+    invoice_type: str | None = None
+    contract_id: str | None = None
+    hidden: frozenset[str] = frozenset()
 
     @property
     def is_open(self) -> bool:
@@ -39,7 +45,13 @@ class InvoiceFilter:
             invoice.end is None or invoice.end > self.ending_before
         ):
             return False
-        return self.credit_type_id is None or invoice.credit_type_id == self.credit_type_id
+        if self.credit_type_id is not None and invoice.credit_type_id != self.credit_type_id:
+            return False
+        if self.invoice_type is not None and invoice.body.get("type") != self.invoice_type:
+            return False
+        if self.contract_id is not None and invoice.body.get("contract_id") != self.contract_id:
+            return False
+        return invoice.key not in self.hidden
 
 
 @dataclass(frozen=True)

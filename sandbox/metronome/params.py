@@ -1,12 +1,16 @@
 """Query-string parsing for the API routes: Metronome's parameters, validated, else a 400.
 
 List parameters are accepted both comma-joined (`customer_ids=a,b`, as the Stainless SDKs
-send them) and repeated (`customer_ids=a&customer_ids=b`, the OpenAPI default). Unknown
-parameters are ignored, as are `skip_zero_qty_line_items` and `type`.
+send them) and repeated (`customer_ids=a&customer_ids=b`, the OpenAPI default). Every
+invoice list parameter of the SDK (types/v1/customers/invoice_list_params.py) is honoured:
+`skip_zero_qty_line_items` drops zero-quantity lines from the bodies served,
+`include_historical_commit_invoices` (default false) lists historical commit invoices too;
+`webhook_notification_id` only tells why the call was made. Unknown parameters are ignored.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from starlette.datastructures import QueryParams
@@ -20,6 +24,15 @@ DEFAULT_LIMIT = 25  # Metronome documents no default; this one still makes calle
 MAX_LIMIT = 100
 MAX_CUSTOMER_IDS = 100
 SORTS = ("date_asc", "date_desc")
+INVOICE_TYPES = ("USAGE", "USAGE_CONSOLIDATED", "SCHEDULED")  # what the SDK's `type` accepts
+
+
+@dataclass(frozen=True)
+class InvoiceQuery:
+    filter: InvoiceFilter
+    page: PageRequest
+    skip_zero_qty_line_items: bool = False
+    include_historical_commit_invoices: bool = False
 
 
 def page_request(params: QueryParams, *, descending: bool = False) -> PageRequest:
@@ -36,18 +49,29 @@ def page_request(params: QueryParams, *, descending: bool = False) -> PageReques
     return PageRequest(limit=limit, cursor=cursor, descending=descending)
 
 
-def invoice_query(params: QueryParams, default_sort: str) -> tuple[InvoiceFilter, PageRequest]:
+def invoice_query(params: QueryParams, default_sort: str) -> InvoiceQuery:
     sort = params.get("sort") or default_sort
     if sort not in SORTS:
         raise BadRequest(f"sort must be one of {', '.join(SORTS)}, got {sort!r}")
-    credit_type_id = params.get("credit_type_id") or None
+    invoice_type = params.get("type") or None
+    if invoice_type is not None and invoice_type not in INVOICE_TYPES:
+        raise BadRequest(f"type must be one of {', '.join(INVOICE_TYPES)}, got {invoice_type!r}")
     invoice_filter = InvoiceFilter(
         statuses=frozenset(status.upper() for status in list_param(params, "status")),
         starting_on=timestamp_param(params, "starting_on"),
         ending_before=timestamp_param(params, "ending_before"),
-        credit_type_id=credit_type_id,
+        credit_type_id=params.get("credit_type_id") or None,
+        invoice_type=invoice_type,
+        contract_id=params.get("contract_id") or None,
     )
-    return invoice_filter, page_request(params, descending=sort == "date_desc")
+    return InvoiceQuery(
+        invoice_filter,
+        page_request(params, descending=sort == "date_desc"),
+        skip_zero_qty_line_items=bool_param(params, "skip_zero_qty_line_items", default=False),
+        include_historical_commit_invoices=bool_param(
+            params, "include_historical_commit_invoices", default=False
+        ),
+    )
 
 
 def customer_query(params: QueryParams) -> tuple[CustomerFilter, PageRequest]:

@@ -27,11 +27,7 @@ def dump(store: MetronomeStore) -> orjson.Fragment:
             entry.detail["id"]: [orjson.Fragment(plan) for plan in entry.plans]
             for entry in store.customers
         },
-        "contracts": {
-            entry.detail["id"]: [contract_to_api(c, store.now) for c in entry.contracts]
-            for entry in store.customers
-            if entry.contracts
-        },
+        "contracts": [contract_to_api(contract, store.now) for contract in store.contracts()],
         "invoices": [orjson.Fragment(stored.json()) for stored in store.book],
         "regenerated": store.replacements,
     }

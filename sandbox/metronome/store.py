@@ -12,6 +12,7 @@ plans as generated.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 from collections.abc import Iterator
@@ -20,14 +21,16 @@ from decimal import Decimal
 from typing import Any
 
 from sandbox.metronome.book import InvoiceBook, StoredInvoice, invoice_sort_key
+from sandbox.metronome.contract_invoices import historical
 from sandbox.metronome.contract_params import ContractGetQuery, ContractListQuery
 from sandbox.metronome.contract_wire import contract_to_api
 from sandbox.metronome.contracts import Contract
 from sandbox.metronome.errors import BadRequest, NotFound
-from sandbox.metronome.filters import CustomerFilter, InvoiceFilter
+from sandbox.metronome.filters import CustomerFilter
 from sandbox.metronome.generator import Account, AccountSettings, generate_account
 from sandbox.metronome.lifecycle import mark_void, regenerated
 from sandbox.metronome.paging import PageRequest, keyset_page, single
+from sandbox.metronome.params import InvoiceQuery
 from sandbox.metronome.stories import Subscription
 from sandbox.metronome.wire import to_json
 
@@ -104,15 +107,18 @@ class MetronomeStore:
     def customer_plans(self, customer_id: str, request: PageRequest) -> bytes:
         return _positional_page(self._customer(customer_id).plans, request)
 
-    def list_invoices(
-        self, customer_id: str, invoice_filter: InvoiceFilter, request: PageRequest
-    ) -> bytes:
-        self._customer(customer_id)
+    def list_invoices(self, customer_id: str, query: InvoiceQuery) -> bytes:
+        entry = self._customer(customer_id)
+        invoice_filter = query.filter
+        if not query.include_historical_commit_invoices and entry.contracts:
+            hidden = frozenset(i for c in entry.contracts for i in historical(c, self.now))
+            invoice_filter = dataclasses.replace(invoice_filter, hidden=hidden)
+        render = _without_zero_lines if query.skip_zero_qty_line_items else StoredInvoice.json
         return keyset_page(
             self.book.of_customer(customer_id),
-            request,
+            query.page,
             key=invoice_sort_key,
-            render=StoredInvoice.json,
+            render=render,
             keep=None if invoice_filter.is_open else invoice_filter.matches,
         ).to_json()
 
@@ -234,6 +240,15 @@ class MetronomeStore:
         if entry is None:
             raise NotFound(f"customer {customer_id} not found")
         return entry
+
+
+def _without_zero_lines(stored: StoredInvoice) -> bytes:
+    """`skip_zero_qty_line_items`: the invoice without its lines of quantity zero."""
+    lines = stored.body.get("line_items")
+    if not isinstance(lines, list):
+        return stored.json()
+    kept = [line for line in lines if not (isinstance(line, dict) and line.get("quantity") == 0)]
+    return to_json({**stored.body, "line_items": kept})
 
 
 def _contract_key(contract: Contract) -> tuple[str, str]:

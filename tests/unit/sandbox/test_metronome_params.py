@@ -24,7 +24,15 @@ def test_limit_defaults_and_bounds() -> None:
 
 
 @pytest.mark.parametrize(
-    "query", ["sort=newest", "starting_on=yesterday", "ending_before=2026-13-01T00:00:00Z"]
+    "query",
+    [
+        "sort=newest",
+        "starting_on=yesterday",
+        "ending_before=2026-13-01T00:00:00Z",
+        "type=PLAN_ARREARS",
+        "skip_zero_qty_line_items=maybe",
+        "include_historical_commit_invoices=2",
+    ],
 )
 def test_bad_sort_and_dates_are_bad_requests(query: str) -> None:
     with pytest.raises(BadRequest):
@@ -36,7 +44,9 @@ def test_invoice_query_reads_metronome_parameters() -> None:
     query += (
         "&ending_before=2026-04-01&sort=date_desc&credit_type_id=ct&skip_zero_qty_line_items=true"
     )
-    invoice_filter, request = invoice_query(QueryParams(query), "date_asc")
+    parsed = invoice_query(QueryParams(query), "date_asc")
+    invoice_filter, request = parsed.filter, parsed.page
+    assert parsed.skip_zero_qty_line_items
     assert invoice_filter.statuses == {"DRAFT", "FINALIZED", "VOID"}
     assert invoice_filter.starting_on == datetime(2026, 3, 1, tzinfo=UTC)
     assert invoice_filter.ending_before == datetime(2026, 4, 1, tzinfo=UTC)
@@ -45,8 +55,8 @@ def test_invoice_query_reads_metronome_parameters() -> None:
 
 
 def test_the_default_sort_is_the_store_setting() -> None:
-    assert invoice_query(QueryParams(""), "date_desc")[1].descending
-    assert not invoice_query(QueryParams(""), "date_asc")[1].descending
+    assert invoice_query(QueryParams(""), "date_desc").page.descending
+    assert not invoice_query(QueryParams(""), "date_asc").page.descending
 
 
 def test_customer_ids_may_be_comma_joined_or_repeated() -> None:

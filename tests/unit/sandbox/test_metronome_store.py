@@ -14,6 +14,7 @@ from sandbox.metronome.errors import BadRequest, NotFound
 from sandbox.metronome.filters import CustomerFilter, InvoiceFilter
 from sandbox.metronome.generator import AccountSettings
 from sandbox.metronome.paging import PageRequest
+from sandbox.metronome.params import InvoiceQuery
 from sandbox.metronome.store import MetronomeStore, merge_patch
 from tests.fixtures.metronome import totals_problems
 
@@ -41,7 +42,7 @@ def all_invoices(
     found, cursor = [], None
     while True:
         request = PageRequest(limit, cursor, descending)
-        page = parse(store.list_invoices(customer_id, invoice_filter, request))
+        page = parse(store.list_invoices(customer_id, InvoiceQuery(invoice_filter, request)))
         assert len(page["data"]) <= limit
         found += page["data"]
         cursor = page["next_page"]
@@ -94,10 +95,12 @@ def test_invoice_pages_of_one_visit_every_invoice_once_in_issued_order(
 
 def test_a_cursor_survives_an_invoice_added_between_pages(store: MetronomeStore) -> None:
     customer_id = busiest_customer(store)
-    first = parse(store.list_invoices(customer_id, OPEN, PageRequest(2)))
+    first = parse(store.list_invoices(customer_id, InvoiceQuery(OPEN, PageRequest(2))))
     early = {"id": "early", "customer_id": customer_id, "issued_at": "2000-01-01T00:00:00Z"}
     store.inject(json.dumps(early).encode())
-    rest = parse(store.list_invoices(customer_id, OPEN, PageRequest(100, first["next_page"])))
+    rest = parse(
+        store.list_invoices(customer_id, InvoiceQuery(OPEN, PageRequest(100, first["next_page"])))
+    )
     ids = [i["id"] for i in first["data"] + rest["data"]]
     assert "early" not in ids  # it sorts before the cursor: the next pages do not repeat it
     assert len(ids) == len(set(ids)) == len(store.book.of_customer(customer_id)) - 1
@@ -105,7 +108,9 @@ def test_a_cursor_survives_an_invoice_added_between_pages(store: MetronomeStore)
 
 def test_a_foreign_cursor_is_a_bad_request(store: MetronomeStore) -> None:
     with pytest.raises(BadRequest):
-        store.list_invoices(busiest_customer(store), OPEN, PageRequest(5, "not-a-cursor"))
+        store.list_invoices(
+            busiest_customer(store), InvoiceQuery(OPEN, PageRequest(5, "not-a-cursor"))
+        )
 
 
 def test_status_filter(store: MetronomeStore) -> None:
@@ -142,7 +147,7 @@ def test_unknown_ids_are_not_found(store: MetronomeStore) -> None:
     with pytest.raises(NotFound):
         store.customer("nope")
     with pytest.raises(NotFound):
-        store.list_invoices("nope", OPEN, PageRequest(5))
+        store.list_invoices("nope", InvoiceQuery(OPEN, PageRequest(5)))
     with pytest.raises(NotFound):
         store.invoice(customer_id, "nope")
     other_customer_invoice = next(s.key for s in store.book if s.listed_under != customer_id)
@@ -189,7 +194,7 @@ def test_an_injected_invoice_is_served_byte_for_byte(store: MetronomeStore) -> N
     raw_bytes = raw.encode()
     assert store.inject(raw_bytes) == "odd"
     assert store.invoice(customer_id, "odd") == b'{"data":' + raw_bytes + b"}"
-    assert raw_bytes in store.list_invoices(customer_id, OPEN, PageRequest(100))
+    assert raw_bytes in store.list_invoices(customer_id, InvoiceQuery(OPEN, PageRequest(100)))
 
 
 def test_injection_needs_a_known_customer_and_makes_up_missing_ids(
