@@ -270,3 +270,105 @@ def test_python_m_sandbox_serves_the_emulator() -> None:
         )
         assert response.status_code == 200
         assert response.json()["data"]
+
+
+CONTRACT_CUSTOMERS = 9  # the scripted contract stories: every contract case
+
+
+def contract_pages(api: MetronomeEmulator, customer_id: str, **body: Any) -> list[Any]:
+    pages, cursor = [], None
+    while True:
+        sent = {"customer_id": customer_id, **body, **({"cursor": cursor} if cursor else {})}
+        response = api.request("POST", "/v2/contracts/list", json=sent)
+        assert response.status_code == 200, response.text
+        pages.append(response.json())
+        cursor = pages[-1]["cursor"]
+        if cursor is None:
+            return pages
+
+
+def contract_customers(api: MetronomeEmulator) -> list[str]:
+    api.reset(contract_customers=CONTRACT_CUSTOMERS)
+    contracts = api.state()["contracts"]
+    return sorted({contract["customer_id"] for contract in contracts})
+
+
+def test_contracts_page_by_a_body_cursor(metronome_api: MetronomeEmulator) -> None:
+    customers = contract_customers(metronome_api)
+    assert len(customers) == CONTRACT_CUSTOMERS
+    pages = {c: contract_pages(metronome_api, c, limit=1, include_archived=True) for c in customers}
+    moved = next(c for c in customers if len(pages[c]) > 1)  # a draft contract, archived
+    one_by_one = pages[moved]
+    assert [len(page["data"]) for page in one_by_one] == [1, 1]
+    whole = contract_pages(metronome_api, moved, include_archived=True)[0]["data"]
+    assert [page["data"][0]["id"] for page in one_by_one] == [c["id"] for c in whole]
+    active = contract_pages(metronome_api, moved)[0]["data"]
+    assert [c["id"] for c in active] == [c["id"] for c in whole if "archived_at" not in c]
+    got = metronome_api.request(
+        "POST", "/v2/contracts/get", json={"customer_id": moved, "contract_id": whole[0]["id"]}
+    )
+    assert got.json() == {"data": whole[0]}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"limit": 0},
+        {"limit": 21},
+        {"limit": 2.5},
+        {"cursor": "not-a-cursor"},
+        {"covering_date": "2026-01-01T00:00:00Z", "starting_at": "2026-01-01T00:00:00Z"},
+        {"include_balance": "yes"},
+        {"unknown": 1},
+    ],
+)
+def test_bad_contract_list_bodies_are_400(
+    metronome_api: MetronomeEmulator, body: dict[str, Any]
+) -> None:
+    customer_id = contract_customers(metronome_api)[0]
+    sent = body if body == {} else {"customer_id": customer_id, **body}
+    error_of(metronome_api.request("POST", "/v2/contracts/list", json=sent), 400)
+    unknown = {"customer_id": "unknown"}
+    error_of(metronome_api.request("POST", "/v2/contracts/list", json=unknown), 404)
+
+
+def test_contract_list_filters_and_balances(metronome_api: MetronomeEmulator) -> None:
+    customers = contract_customers(metronome_api)
+    for customer_id in customers:
+        listed = contract_pages(metronome_api, customer_id, include_balance=True)[0]["data"]
+        for contract in listed:
+            assert all("balance" in commit for commit in contract["commits"])
+            later = contract_pages(metronome_api, customer_id, starting_at="2100-01-01")
+            assert later[0]["data"] == []
+            covering = contract_pages(metronome_api, customer_id, covering_date="2026-06-01")
+            assert contract["id"] in {c["id"] for c in covering[0]["data"]}
+
+
+def test_invoice_list_filters_of_the_sdk(metronome_api: MetronomeEmulator) -> None:
+    customers = contract_customers(metronome_api)
+    seen_types = set()
+    for customer_id in customers:
+        everything = metronome_api.invoices(customer_id, include_historical_commit_invoices="true")
+        default = metronome_api.invoices(customer_id)
+        assert {i["id"] for i in default} <= {i["id"] for i in everything}
+        for kind in ("USAGE", "SCHEDULED", "USAGE_CONSOLIDATED"):
+            typed = metronome_api.invoices(customer_id, type=kind)
+            assert {i["type"] for i in typed} <= {kind}
+            seen_types |= {i["type"] for i in typed}
+        contract_ids = {i["contract_id"] for i in everything if "contract_id" in i}
+        for contract_id in contract_ids:
+            only = metronome_api.invoices(customer_id, contract_id=contract_id)
+            assert only
+            assert {i["contract_id"] for i in only} == {contract_id}
+        skipped = metronome_api.invoices(customer_id, skip_zero_qty_line_items="true")
+        assert all(line.get("quantity") != 0 for i in skipped for line in i["line_items"])
+    assert seen_types == {"USAGE", "SCHEDULED", "USAGE_CONSOLIDATED"}
+    hidden = sum(
+        len(metronome_api.invoices(c, include_historical_commit_invoices="true"))
+        - len(metronome_api.invoices(c))
+        for c in customers
+    )
+    assert hidden == 1  # the backdated contract's first commit invoice
+    path = f"/v1/customers/{customers[0]}/invoices"
+    error_of(metronome_api.request("GET", path, params={"type": "PLAN_ARREARS"}), 400)
