@@ -12,7 +12,7 @@ half-even to the minor unit: the total the transform's balanced lines add up to)
 | FINALIZED correction with a negative total | a credit note crediting minus its total, dated `issued_at` else `created_at` else `end_timestamp` |
 | VOID, or FINALIZED but voided in the billing provider | status `void`: counts nothing |
 | DRAFT | status `draft`: counts nothing (never sent) |
-| USAGE_CONSOLIDATED with `consolidated_invoices = "skip"` | status `skipped`: counts nothing |
+| skipped by the mapping as not revenue (`skip_reason`: unbillable, or USAGE_CONSOLIDATED with `consolidated_invoices = "skip"`) | status `skipped`: counts nothing |
 | rejected by the mapping | status `not_mappable`, listed with the reason: counts nothing |
 
 Rejected by the mapping means: the currency or the date cannot be resolved here, or the last
@@ -32,7 +32,8 @@ import orjson
 
 from pipelines.reconcile.documents import VOID, DocumentKind, Documents, Held, month_of
 from pipelines.staging import read_catalog
-from pipelines.transform.header import CONSOLIDATED, InvoiceHeader, read_header
+from pipelines.transform.bundle import skip_reason
+from pipelines.transform.header import InvoiceHeader, read_header
 from pipelines.transform.invoices import invoice_status
 from pipelines.transform.money import Currency, resolve_currency, sendable
 from pipelines.transform.options import MappingOptions
@@ -100,11 +101,11 @@ def _admit(
         if str(invoice.get("status") or "").upper() != "DRAFT":  # drafts are checked once final
             side.not_mappable.append(_not_mappable(invoice, None, str(error)))
         return
-    if header.status == "DRAFT" or (
-        header.type == CONSOLIDATED and options.consolidated_invoices == "skip"
-    ):
-        state = "draft" if header.status == "DRAFT" else "skipped"
-        side.documents[invoice_id] = _uncounted(invoice, header, state)
+    if header.status == "DRAFT":
+        side.documents[invoice_id] = _uncounted(invoice, header, "draft")
+        return
+    if rejected_because is None and skip_reason(header, options) is not None:
+        side.documents[invoice_id] = _uncounted(invoice, header, "skipped")
         return
     try:
         if rejected_because is not None:

@@ -134,12 +134,23 @@ def read_invoices(
     return invoices
 
 
-def _not_revenue(header: InvoiceHeader, invoice: Record, options: MappingOptions) -> str | None:
-    """Why the invoice is skipped, None when it is synced; `MappingError` if it cannot be."""
+def skip_reason(header: InvoiceHeader, options: MappingOptions) -> str | None:
+    """Why an invoice is left out as not revenue, from its header alone; None when synced.
+
+    The reconcile asks the same question of the same header, so both sides skip alike.
+    """
     if not header.billable and not options.keep_unbillable_invoices:
         return UNBILLABLE
-    if header.type != CONSOLIDATED or options.consolidated_invoices != "skip":
-        return None
+    if header.type == CONSOLIDATED and options.consolidated_invoices == "skip":
+        return CONSOLIDATED_SKIP
+    return None
+
+
+def _not_revenue(header: InvoiceHeader, invoice: Record, options: MappingOptions) -> str | None:
+    """Why the invoice is skipped, None when it is synced; `MappingError` if it cannot be."""
+    reason = skip_reason(header, options)
+    if reason != CONSOLIDATED_SKIP:
+        return reason
     for i, item in enumerate(records(invoice.get("line_items"), "line_items")):
         if not item.get("origin"):
             raise MappingError(

@@ -12,7 +12,9 @@ import orjson
 from destinations.fincome.ledger import LedgerStore, Reject
 
 TIMESTAMPS = frozenset({"start_timestamp", "end_timestamp", "issued_at", "created_at"})
-PLAIN = frozenset({"id", "customer_id", "type", "status", "plan_id", "plan_name"})
+PLAIN = frozenset(
+    {"id", "customer_id", "type", "status", "plan_id", "plan_name", "billable_status"}
+)
 
 
 def _sql_type(column: str) -> str:

@@ -143,15 +143,23 @@ def test_open_transform_rejects_set_invoices_and_customers_aside() -> None:
 
 
 @pytest.mark.parametrize(
-    ("overrides", "state"),
+    ("overrides", "options", "state"),
     [
-        ({"status": "DRAFT"}, "draft"),
-        ({"type": "USAGE_CONSOLIDATED"}, "skipped"),
+        ({"status": "DRAFT"}, MappingOptions(), "draft"),
+        ({"type": "USAGE_CONSOLIDATED"}, MappingOptions(), "skipped"),
+        ({"billable_status": "unbillable"}, MappingOptions(), "skipped"),
+        ({"billable_status": "unbillable", "status": "VOID"}, MappingOptions(), "skipped"),
+        ({"billable_status": "unbillable"}, MappingOptions(keep_unbillable_invoices=True), "paid"),
+        ({"billable_status": "billable"}, MappingOptions(), "paid"),
     ],
 )
-def test_drafts_and_skipped_invoices_count_nothing(overrides: dict[str, Any], state: str) -> None:
-    side = read_metronome(stage([invoice("x", **overrides)], CREDIT_TYPES), MappingOptions())
-    assert (side.documents["x"].status, side.documents["x"].counted) == (state, False)
+def test_drafts_and_skipped_invoices_count_nothing(
+    overrides: dict[str, Any], options: MappingOptions, state: str
+) -> None:
+    """The transform's own rule: what it skips as not revenue, the reconcile expects nowhere."""
+    account = [invoice("x", lines=[line(100)], external_invoice=PAID, **overrides)]
+    side = read_metronome(stage(account, CREDIT_TYPES), options)
+    assert (side.documents["x"].status, side.documents["x"].counted) == (state, state == "paid")
     assert side.not_mappable == []
 
 
