@@ -2,29 +2,31 @@
 
 Adding contract customers never changes a plan customer: the rate card, the customers,
 their contracts (and the plan history of those that moved from a plan) draw only from this
-stream. Each story's terms are in `contract_stories.py`; prices in `ratecard.py`.
+stream. What each story signs is `contract_stories.story_terms`; prices are in `ratecard.py`.
 """
 
 from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from sandbox.metronome.catalog import Catalog
-from sandbox.metronome.contract_stories import STORY_NAMES, Calendar, draw_story
+from sandbox.metronome.contract_stories import (
+    STORY_NAMES,
+    Calendar,
+    StoryTerms,
+    draw_story,
+    story_terms,
+)
 from sandbox.metronome.contracts import (
     Contract,
-    ContractCommit,
-    ContractSubscription,
-    ScheduledCharge,
-    Segment,
 )
 from sandbox.metronome.identities import make_identity
-from sandbox.metronome.periods import add_months, months_between
+from sandbox.metronome.periods import add_months
 from sandbox.metronome.ratecard import RateCard, build_rate_card
 from sandbox.metronome.stories import StoryOutline, Subscription
 from sandbox.metronome.usage import draw_profile
@@ -40,20 +42,6 @@ class ContractCustomer:
     detail: dict[str, Any]  # CustomerDetail, with `current_billable_status`
     plan_subscriptions: list[Subscription]  # the plan it had before (moved customers)
     contracts: list[Contract]
-
-
-@dataclass
-class _Draft:
-    """What a story builds before it becomes a Contract."""
-
-    story: str
-    start: datetime
-    subscriptions: list[ContractSubscription] = field(default_factory=list)
-    usage: list[str] = field(default_factory=list)
-    commits: list[ContractCommit] = field(default_factory=list)
-    charges: list[ScheduledCharge] = field(default_factory=list)
-    currency: str = "usd"
-    backdated: bool = False  # signed after it started: its first commit invoice is historical
 
 
 @dataclass(frozen=True)
@@ -93,12 +81,12 @@ def _customer(stream: _Stream, story: str, index: int) -> ContractCustomer:
     customer_id = new_uuid(rng)
     region = "eur" if story == "prepaid_eur" else "usd"
     identity = make_identity(rng, index, "Enterprise", region)
-    draft = _DRAFTS[story](rng, stream.card, calendar)
+    draft = story_terms(story, rng, stream.card, calendar)
     plans: list[Subscription] = []
     contracts: list[Contract] = []
     if story == "moved":
         plans.append(_previous_plan(rng, customer_id, stream.catalog, draft.start))
-        archived = _contract(stream, customer_id, identity.name, _Draft(story, draft.start))
+        archived = _contract(stream, customer_id, identity.name, StoryTerms(story, draft.start))
         archived.archived_at = draft.start - timedelta(days=5)
         contracts.append(archived)
     contract = _contract(stream, customer_id, identity.name, draft)
@@ -127,7 +115,7 @@ def _customer(stream: _Stream, story: str, index: int) -> ContractCustomer:
     return ContractCustomer(detail, plans, contracts)
 
 
-def _contract(stream: _Stream, customer_id: str, name: str, draft: _Draft) -> Contract:
+def _contract(stream: _Stream, customer_id: str, name: str, draft: StoryTerms) -> Contract:
     rng, seed, card = stream.rng, stream.seed, stream.card
     products = card.products
     return Contract(
@@ -172,199 +160,3 @@ def _previous_plan(
         outline=StoryOutline("growth", "upgrade"),
         custom_fields={"order_form": f"OF-{rng.randrange(10000, 99999)}"},
     )
-
-
-def _subscription(
-    rng: random.Random,
-    card: RateCard,
-    key: str,
-    collection: str,
-    quantities: list[tuple[datetime, int]],
-    **options: Any,
-) -> ContractSubscription:
-    """A subscription from the first quantity's date; later ones are mid-period changes."""
-    return ContractSubscription(
-        id=new_uuid(rng),
-        product=card.products[key],
-        collection=collection,
-        starting_at=quantities[0][0],
-        ending_before=options.pop("ending_before", None),
-        quantities=tuple((at, D(quantity)) for at, quantity in quantities),
-        **options,
-    )
-
-
-def _monthly_segments(
-    rng: random.Random, start: datetime, months: int, amount: Decimal
-) -> tuple[Segment, ...]:
-    return tuple(
-        Segment(new_uuid(rng), add_months(start, i), add_months(start, i + 1), amount)
-        for i in range(months)
-    )
-
-
-def _commit(
-    rng: random.Random,
-    card: RateCard,
-    kind: str,
-    product: str,
-    applies_to: str,
-    *,
-    segments: tuple[Segment, ...],
-    name: str,
-    price: Decimal = ZERO,
-) -> ContractCommit:
-    return ContractCommit(
-        new_uuid(rng),
-        kind,
-        name,
-        card.products[product],
-        card.products[applies_to],
-        segments,
-        price,
-        priority=1 if kind != "CREDIT" else 2,
-    )
-
-
-def _annual(rng: random.Random, card: RateCard, calendar: Calendar) -> _Draft:
-    start = calendar.in_window(1)
-    draft = _Draft("annual", start, usage=["api"])
-    draft.subscriptions.append(_subscription(rng, card, "platform_annual", "ADVANCE", [(start, 1)]))
-    credit = _monthly_segments(rng, start, 12, D(5000))
-    draft.commits.append(
-        _commit(rng, card, "CREDIT", "credit", "api", segments=credit, name="Promotional credit")
-    )
-    return draft
-
-
-def _seats(rng: random.Random, card: RateCard, calendar: Calendar) -> _Draft:
-    start = calendar.before_window()
-    draft = _Draft("seats", start, usage=["api"])
-    seats = rng.randint(8, 30)
-    added = calendar.mid_month(2, 14)
-    draft.subscriptions.append(
-        _subscription(
-            rng,
-            card,
-            "seats",
-            "ADVANCE",
-            [(start, seats), (added, seats + 5)],
-            seat_based=True,
-        )
-    )
-    changed = calendar.mid_month(3, 9)
-    draft.subscriptions.append(
-        _subscription(
-            rng,
-            card,
-            "analyst_seats",
-            "ADVANCE",
-            [(start, 3), (changed, 8)],
-            prorate_on_next_invoice=True,
-        )
-    )
-    quarters = -(-months_between(start, calendar.in_window(3)) // 3)
-    end = add_months(start, 3 * max(quarters, 1))
-    draft.subscriptions.append(
-        _subscription(rng, card, "support_quarterly", "ARREARS", [(start, 1)], ending_before=end)
-    )
-    return draft
-
-
-def _prepaid_eur(rng: random.Random, card: RateCard, calendar: Calendar) -> _Draft:
-    start = calendar.in_window(1)
-    draft = _Draft("prepaid_eur", start, usage=["api_eur"], currency="eur")
-    draft.subscriptions.append(_subscription(rng, card, "platform_eur", "ARREARS", [(start, 1)]))
-    segments = _monthly_segments(rng, start, 12, D(1500))
-    draft.commits.append(
-        _commit(
-            rng,
-            card,
-            "PREPAID",
-            "prepaid_eur",
-            "api_eur",
-            segments=segments,
-            name="Prepaid usage EU",
-            price=D(16200),
-        )
-    )
-    items = tuple((new_uuid(rng), add_months(start, i), D(2000)) for i in range(2))
-    draft.charges.append(ScheduledCharge(new_uuid(rng), card.products["onboarding_eur"], items))
-    return draft
-
-
-def _postpaid(rng: random.Random, card: RateCard, calendar: Calendar) -> _Draft:
-    """Backdated to the window's start, with a prepaid top-up bought that first day."""
-    start = calendar.in_window(0)
-    draft = _Draft("postpaid", start, usage=["api"], backdated=True)
-    draft.subscriptions.append(
-        _subscription(rng, card, "platform_monthly", "ADVANCE", [(start, 1)])
-    )
-    end = max(calendar.in_window(3), add_months(start, 1))
-    months = months_between(start, end)
-    segment = Segment(new_uuid(rng), start, end, D(400000) * months)
-    draft.commits.append(
-        _commit(
-            rng,
-            card,
-            "POSTPAID",
-            "postpaid",
-            "api",
-            segments=(segment,),
-            name="Minimum spend commitment",
-        )
-    )
-    top_up = _monthly_segments(rng, start, 2, D(20000))
-    draft.commits.append(
-        _commit(
-            rng, card, "PREPAID", "prepaid", "api", segments=top_up, name="Prepaid top-up",
-            price=D(40000),
-        )
-    )  # fmt: skip
-    return draft
-
-
-def _custom_unit(rng: random.Random, card: RateCard, calendar: Calendar) -> _Draft:
-    start = calendar.before_window()
-    draft = _Draft("custom_unit", start, usage=["compute"])
-    draft.subscriptions.append(
-        _subscription(rng, card, "platform_monthly", "ADVANCE", [(start, 1)])
-    )
-    credit = _monthly_segments(rng, start, 36, D(500))
-    draft.commits.append(
-        _commit(
-            rng,
-            card,
-            "CREDIT",
-            "compute_credit",
-            "compute",
-            segments=credit,
-            name="Included GPU credits",
-        )
-    )
-    return draft
-
-
-def _plain(story: str, collection: str, subscription: str, quantity: int) -> Any:
-    def build(rng: random.Random, card: RateCard, calendar: Calendar) -> _Draft:
-        start = calendar.in_window(2) if story == "moved" else calendar.before_window()
-        draft = _Draft(story, start, usage=["api"])
-        draft.subscriptions.append(
-            _subscription(rng, card, subscription, collection, [(start, quantity)])
-        )
-        return draft
-
-    return build
-
-
-_DRAFTS = {
-    "annual": _annual,
-    "seats": _seats,
-    "prepaid_eur": _prepaid_eur,
-    "postpaid": _postpaid,
-    "custom_unit": _custom_unit,
-    "unbillable": _plain("unbillable", "ARREARS", "platform_monthly", 2),
-    "parent": _plain("parent", "ADVANCE", "platform_monthly", 1),
-    "child": _plain("child", "ADVANCE", "seats", 10),
-    "moved": _plain("moved", "ADVANCE", "platform_monthly", 1),
-}
