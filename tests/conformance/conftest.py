@@ -19,13 +19,30 @@ from tests.conformance.census import Census, Ledger
 from tests.fixtures.metronome import PINNED_ACCOUNT, PINNED_NOW, MetronomeEmulator
 
 NOW = PINNED_NOW.isoformat()
-# The pinned account holds every edge case of the plan generator; the other seeds are larger
-# and draw other combinations.
+PLANS_ONLY = {**PINNED_ACCOUNT, "contract_customers": 0}  # a reset keeps options not given
+# The pinned account holds every edge case of the plan generator, 9 contract customers every
+# contract case (sandbox/metronome/contract_stories.py); the other seeds are larger and draw
+# other combinations.
 ACCOUNTS: dict[str, dict[str, Any]] = {
-    "pinned": PINNED_ACCOUNT,
-    "seed-1": {"seed": 1, "customers": 40, "months": 12, "now": NOW},
-    "seed-42": {"seed": 42, "customers": 60, "months": 9, "now": NOW},
-    "seed-2024": {"seed": 2024, "customers": 30, "months": 24, "now": NOW},
+    "pinned": PLANS_ONLY,
+    "plans-1": {"seed": 1, "customers": 40, "months": 12, "contract_customers": 0, "now": NOW},
+    "plans-2024": {
+        "seed": 2024,
+        "customers": 30,
+        "months": 24,
+        "contract_customers": 0,
+        "now": NOW,
+    },
+    "contracts-7": {**PLANS_ONLY, "customers": 0, "contract_customers": 9},
+    "contracts-2024": {
+        "seed": 2024,
+        "customers": 0,
+        "months": 24,
+        "contract_customers": 25,
+        "now": NOW,
+    },
+    "mixed-7": {**PLANS_ONLY, "contract_customers": 9},
+    "mixed-42": {"seed": 42, "customers": 30, "months": 12, "contract_customers": 30, "now": NOW},
 }
 COUNTS_FILE = "conformance-counts.json"
 LEDGER = pytest.StashKey[Ledger]()
@@ -43,9 +60,11 @@ class Account:
 
 
 @pytest.fixture(params=sorted(ACCOUNTS))
-def account(request: pytest.FixtureRequest, metronome_api: MetronomeEmulator) -> Account:
+def account(request: pytest.FixtureRequest, metronome_api: MetronomeEmulator) -> Iterator[Account]:
     metronome_api.reset(**ACCOUNTS[request.param])
-    return Account(name=request.param, emulator=metronome_api)
+    yield Account(name=request.param, emulator=metronome_api)
+    # the session's emulator goes back to the pinned account, without contract customers
+    metronome_api.reset(**PLANS_ONLY)
 
 
 @pytest.fixture

@@ -25,8 +25,31 @@ class InvoiceFilter:
     refusable: bool = True  # a 400 is an honest answer, unless the source relies on it
 
 
-def invoice_filters(state: dict[str, Any]) -> list[InvoiceFilter]:
-    """Each documented filter, with values drawn from what the account holds."""
+def historical_commit_invoices(state: dict[str, Any]) -> set[str]:
+    """Ids of the invoices Metronome lists only with `include_historical_commit_invoices`.
+
+    A historical commit invoice pays for a commit (a `commit_purchase` line, or a postpaid
+    commit's true-up) over a period that began before its contract was created: a contract
+    signed backdated.
+    """
+    created = {contract["id"]: contract["created_at"] for contract in state.get("contracts", [])}
+    return {
+        invoice["id"]
+        for invoice in state["invoices"]
+        if invoice.get("contract_id") in created
+        and invoice["line_items"]
+        and all(_pays_a_commit(line) for line in invoice["line_items"])
+        and _before(invoice.get("start_timestamp"), created[invoice["contract_id"]])
+    }
+
+
+def _pays_a_commit(line: dict[str, Any]) -> bool:
+    return line["type"] == "commit_purchase" or line.get("postpaid_commit") is not None
+
+
+def invoice_filters(state: dict[str, Any], customer_id: str) -> list[InvoiceFilter]:
+    """Each documented filter, with values drawn from what the account holds (the contract
+    filter with the customer's own contracts, and one that matches nothing)."""
     filters = [_equal("status", status) for status in ("DRAFT", "FINALIZED", "VOID")]
     filters += [_equal("type", kind) for kind in ("USAGE", "USAGE_CONSOLIDATED", "SCHEDULED")]
     credit_types = sorted({invoice["credit_type"]["id"] for invoice in state["invoices"]})
@@ -38,14 +61,14 @@ def invoice_filters(state: dict[str, Any]) -> list[InvoiceFilter]:
         )
         for unit in credit_types
     ]
-    contracts = sorted({c["id"] for c in state.get("contracts", [])}) or [NO_CONTRACT]
+    contracts = [c["id"] for c in state.get("contracts", []) if c["customer_id"] == customer_id]
     filters += [
         InvoiceFilter(
             f"contract_id={contract}",
             {"contract_id": contract},
             lambda invoice, contract=contract: invoice.get("contract_id") == contract,
         )
-        for contract in contracts
+        for contract in [*contracts, NO_CONTRACT]
     ]
     return filters + _period_filters(state)
 
@@ -90,6 +113,10 @@ def _on_or_after(moment: str | None, bound: str | None) -> bool:
     if moment is None or bound is None:
         return False
     return _instant(moment) >= _instant(bound)
+
+
+def _before(moment: str | None, bound: str) -> bool:
+    return moment is not None and _instant(moment) < _instant(bound)
 
 
 def _instant(text: str) -> datetime:

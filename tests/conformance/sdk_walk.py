@@ -5,7 +5,9 @@ page sizes, so its cursor handling really runs: `next_page` in the query for v1 
 `cursor` in the body for `POST /v2/contracts/list`) and checks three things per listing:
 the SDK's strict validation accepted every page, no parsed record carries a field its model
 does not declare, and the walk visited exactly the records `/_emulator/state` holds (none
-missing, none repeated, none extra).
+missing, none repeated, none extra). A customer's invoices are walked twice: as listed by
+default (without historical commit invoices) and with `include_historical_commit_invoices`;
+its contracts too: by default (not archived) and with `include_archived`.
 
 | source read                                 | SDK call                       | model            |
 |---------------------------------------------|--------------------------------|------------------|
@@ -31,6 +33,7 @@ import metronome
 import pydantic
 
 from tests.conformance.census import Census
+from tests.conformance.invoice_filters import historical_commit_invoices
 from tests.conformance.shapes import undeclared_fields
 
 PAGE = 3  # small pages: every list of more than 3 records is walked through its cursor
@@ -80,14 +83,21 @@ def _walk_customer(
         lambda: client.v1.customers.plans.list(customer_id=customer_id, limit=PAGE),
     )
     _same_ids(census, f"{where} plans", plans, state["customer_plans"].get(customer_id, []))
-    invoices = _listed(
-        census,
-        f"{where} invoices",
-        lambda: client.v1.customers.invoices.list(customer_id=customer_id, limit=PAGE),
-    )
-    expected = [i for i in state["invoices"] if i["customer_id"] == customer_id]
-    _same_ids(census, f"{where} invoices", invoices, expected)
-    for invoice in expected:
+    stored = [i for i in state["invoices"] if i["customer_id"] == customer_id]
+    hidden = historical_commit_invoices(state)
+    for historical in (False, True):
+        what = f"{where} invoices (include_historical_commit_invoices={historical})"
+        invoices = _listed(
+            census,
+            what,
+            lambda h=historical: client.v1.customers.invoices.list(
+                customer_id=customer_id, limit=PAGE, include_historical_commit_invoices=h
+            ),
+        )
+        _same_ids(
+            census, what, invoices, [i for i in stored if historical or i["id"] not in hidden]
+        )
+    for invoice in stored:
         _read(
             census,
             f"{where} invoice {invoice['id']}",
@@ -98,14 +108,19 @@ def _walk_customer(
             ),
             invoice["id"],
         )
-    contracts = _listed(
-        census,
-        f"{where} contracts",
-        lambda: client.v2.contracts.list(customer_id=customer_id, limit=CONTRACT_PAGE),
-    )
-    expected_contracts = [c for c in state.get("contracts", []) if c["customer_id"] == customer_id]
-    _same_ids(census, f"{where} contracts", contracts, expected_contracts)
-    for contract in expected_contracts:
+    stored_contracts = [c for c in state.get("contracts", []) if c["customer_id"] == customer_id]
+    for archived in (False, True):  # archived contracts are listed only on request
+        what = f"{where} contracts (include_archived={archived})"
+        contracts = _listed(
+            census,
+            what,
+            lambda a=archived: client.v2.contracts.list(
+                customer_id=customer_id, limit=CONTRACT_PAGE, include_archived=a
+            ),
+        )
+        expected = [c for c in stored_contracts if archived or c.get("archived_at") is None]
+        _same_ids(census, what, contracts, expected)
+    for contract in stored_contracts:
         _read(
             census,
             f"{where} contract {contract['id']}",

@@ -7,22 +7,26 @@ from typing import Any
 import metronome
 
 from tests.conformance.conftest import Account
-from tests.conformance.invoice_filters import invoice_filters
+from tests.conformance.invoice_filters import historical_commit_invoices, invoice_filters
 
 PAGE = 4
 
 
 def test_each_filter_is_applied_or_refused(account: Account, sdk: metronome.Metronome) -> None:
     state = account.state()
-    problems, refused = [], set()
+    hidden = historical_commit_invoices(state)  # listed only on request
+    problems = []
     for customer in state["customers"]:
-        stored = [i for i in state["invoices"] if i["customer_id"] == customer["id"]]
-        for check in invoice_filters(state):
+        stored = [
+            i
+            for i in state["invoices"]
+            if i["customer_id"] == customer["id"] and i["id"] not in hidden
+        ]
+        for check in invoice_filters(state, customer["id"]):
             where = f"customer {customer['id']} {check.name}"
             try:
                 listed = _ids(sdk, customer["id"], **check.params)
             except metronome.BadRequestError as error:
-                refused.add(check.name)
                 if not check.refusable:
                     problems.append(f"{where}: refused ({error.message})")
                 continue
@@ -39,7 +43,12 @@ def test_sort_orders_by_issue_date(account: Account, sdk: metronome.Metronome) -
         stored = sorted(i["id"] for i in state["invoices"] if i["customer_id"] == customer["id"])
         for sort, descending in (("date_asc", False), ("date_desc", True)):
             invoices = list(
-                sdk.v1.customers.invoices.list(customer_id=customer["id"], sort=sort, limit=PAGE)
+                sdk.v1.customers.invoices.list(
+                    customer_id=customer["id"],
+                    sort=sort,
+                    limit=PAGE,
+                    include_historical_commit_invoices=True,
+                )
             )
             issued = [i.issued_at for i in invoices if i.issued_at is not None]
             if issued != sorted(issued, reverse=descending):
@@ -54,6 +63,8 @@ def test_skip_zero_quantity_lines(account: Account, sdk: metronome.Metronome) ->
     problems = []
     for invoice in state["invoices"]:
         kept = [line for line in invoice["line_items"] if line.get("quantity") != 0]
+        if len(kept) == len(invoice["line_items"]):
+            continue  # nothing to skip: the list walk already read it whole
         read = sdk.v1.customers.invoices.retrieve(
             customer_id=invoice["customer_id"],
             invoice_id=invoice["id"],
@@ -65,17 +76,21 @@ def test_skip_zero_quantity_lines(account: Account, sdk: metronome.Metronome) ->
     assert problems == [], "\n".join(problems)
 
 
-def test_historical_commit_invoices_only_add(account: Account, sdk: metronome.Metronome) -> None:
+def test_historical_commit_invoices_only_on_request(
+    account: Account, sdk: metronome.Metronome
+) -> None:
+    """Off by default; asked for, the customer's historical commit invoices join the list."""
     state = account.state()
+    hidden = historical_commit_invoices(state)
     problems = []
     for customer in state["customers"]:
+        stored = {i["id"] for i in state["invoices"] if i["customer_id"] == customer["id"]}
         default = set(_ids(sdk, customer["id"]))
         without = set(_ids(sdk, customer["id"], include_historical_commit_invoices=False))
-        with_historical = set(_ids(sdk, customer["id"], include_historical_commit_invoices=True))
-        if without != default or not default <= with_historical:
-            problems.append(
-                f"customer {customer['id']}: historical commit invoices change the list"
-            )
+        if not default == without == stored - hidden:
+            problems.append(f"customer {customer['id']}: the default list is not without them")
+        if set(_ids(sdk, customer["id"], include_historical_commit_invoices=True)) != stored:
+            problems.append(f"customer {customer['id']}: asked for, they are not all listed")
     assert problems == [], "\n".join(problems)
 
 
