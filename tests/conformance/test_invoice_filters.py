@@ -6,13 +6,16 @@ from typing import Any
 
 import metronome
 
-from tests.conformance.conftest import Account
+from tests.conformance.census import Census, Ledger
+from tests.conformance.conftest import Account, record
 from tests.conformance.invoice_filters import historical_commit_invoices, invoice_filters
 
 PAGE = 4
 
 
-def test_each_filter_is_applied_or_refused(account: Account, sdk: metronome.Metronome) -> None:
+def test_each_filter_is_applied_or_refused(
+    account: Account, sdk: metronome.Metronome, ledger: Ledger
+) -> None:
     state = account.state()
     hidden = historical_commit_invoices(state)  # listed only on request
     problems = []
@@ -33,10 +36,13 @@ def test_each_filter_is_applied_or_refused(account: Account, sdk: metronome.Metr
             expected = sorted(i["id"] for i in stored if check.keeps(i))
             if listed != expected:
                 problems.append(f"{where}: listed {len(listed)}, documented {len(expected)}")
+    _recorded(ledger, account, problems)
     assert problems == [], "\n".join(problems)
 
 
-def test_sort_orders_by_issue_date(account: Account, sdk: metronome.Metronome) -> None:
+def test_sort_orders_by_issue_date(
+    account: Account, sdk: metronome.Metronome, ledger: Ledger
+) -> None:
     state = account.state()
     problems = []
     for customer in state["customers"]:
@@ -55,10 +61,13 @@ def test_sort_orders_by_issue_date(account: Account, sdk: metronome.Metronome) -
                 problems.append(f"customer {customer['id']} sort={sort}: not in issue order")
             if sorted(i.id for i in invoices) != stored:
                 problems.append(f"customer {customer['id']} sort={sort}: not every invoice")
+    _recorded(ledger, account, problems)
     assert problems == [], "\n".join(problems)
 
 
-def test_skip_zero_quantity_lines(account: Account, sdk: metronome.Metronome) -> None:
+def test_skip_zero_quantity_lines(
+    account: Account, sdk: metronome.Metronome, ledger: Ledger
+) -> None:
     state = account.state()
     problems = []
     for invoice in state["invoices"]:
@@ -73,11 +82,12 @@ def test_skip_zero_quantity_lines(account: Account, sdk: metronome.Metronome) ->
         if len(read.line_items) != len(kept):
             shown = f"{len(read.line_items)} lines, {len(kept)} of non-zero quantity"
             problems.append(f"invoice {invoice['id']}: {shown}")
+    _recorded(ledger, account, problems)
     assert problems == [], "\n".join(problems)
 
 
 def test_historical_commit_invoices_only_on_request(
-    account: Account, sdk: metronome.Metronome
+    account: Account, sdk: metronome.Metronome, ledger: Ledger
 ) -> None:
     """Off by default; asked for, the customer's historical commit invoices join the list."""
     state = account.state()
@@ -91,9 +101,17 @@ def test_historical_commit_invoices_only_on_request(
             problems.append(f"customer {customer['id']}: the default list is not without them")
         if set(_ids(sdk, customer["id"], include_historical_commit_invoices=True)) != stored:
             problems.append(f"customer {customer['id']}: asked for, they are not all listed")
+    _recorded(ledger, account, problems)
     assert problems == [], "\n".join(problems)
 
 
 def _ids(sdk: metronome.Metronome, customer_id: str, **params: Any) -> list[str]:
     pages = sdk.v1.customers.invoices.list(customer_id=customer_id, limit=PAGE, **params)
     return sorted(invoice.id for invoice in pages)
+
+
+def _recorded(ledger: Ledger, account: Account, problems: list[str]) -> None:
+    """The filter checks' requests and problems join the run's counts."""
+    census = Census(problems=list(problems))
+    census.requests_by_route.update(account.emulator.requests()["by_route"])
+    record(ledger, account, "invoice filters", census)
