@@ -46,7 +46,15 @@ STAGING_FILE_FORMAT: TLoaderFileFormat = "parquet"
 # One load job at a time: DuckDB writes one table at a time anyway, and each job holds its
 # file's rows in memory (with SQL files, dlt's default of 20 jobs peaked a quarter higher).
 LOAD_WORKERS = 1
-TABLES = ("customers", "customer_plans", "plans", "plan_charges", "credit_types", "invoices")
+TABLES = (
+    "customers",
+    "customer_plans",
+    "contracts",
+    "plans",
+    "plan_charges",
+    "credit_types",
+    "invoices",
+)
 
 log = logging.getLogger(__name__)
 

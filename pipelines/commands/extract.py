@@ -5,8 +5,8 @@
     {"command": "extract", "status": "ok" | "rejects" | "failed" | "misconfigured" | "locked",
      "exit_code": 0 | 3 | 1 | 2 | 75, "data_dir": "/abs/path",
      "scope": {"kind": "account" | "shard", "index": 1 | null, "count": 3 | null},
-     "tables": {"customers": 200, "customer_plans": 200, "plans": 4, "plan_charges": 12,
-                "credit_types": 3, "invoices": 2400},          # rows staged by this run
+     "tables": {"customers": 200, "customer_plans": 120, "contracts": 90, "plans": 4,
+                "plan_charges": 12, "credit_types": 3, "invoices": 2400},  # staged this run
      "rejects": [{"collection": "invoices", "record_id": "...", "reason": "missing status"}],
      "requests": {"attempts": 612, "retries": 2, "throttled": 1, "by_status": {"200": 610}},
      "duration_seconds": 12.3, "load_ids": ["..."], "resumed_packages": 0,

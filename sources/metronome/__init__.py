@@ -1,8 +1,13 @@
-"""The Metronome dlt source: customers, customer plans, plans, plan charges, credit types and
-invoices, each merged by id into its own table.
+"""The Metronome dlt source: customers, customer plans, contracts, plans, plan charges, credit
+types and invoices, each merged by id into its own table.
 
-`max_table_nesting=0` keeps nested objects whole as JSON columns, so an invoice with its line
-items, sub-lines, tiers and adjustments is one row. Records that cannot be staged go to
+Accounts mix both of Metronome's models: plan customers (the "Plans (deprecated)"
+endpoints) and contract customers (`POST /v2/contracts/list`), so both are read for every
+customer. `max_table_nesting=0` keeps nested objects whole as JSON columns, so an invoice
+with its line items, sub-lines, tiers and adjustments is one row, and a contract with its
+subscriptions, commits, credits and scheduled charges too. Invoices of both models come from
+the one invoice list (a contract's carry `contract_id`); historical commit invoices are not
+asked for (`settings.INVOICE_LIST_OPTIONS` says why). Records that cannot be staged go to
 `on_reject` and the run goes on. Invoices are read per customer, in parallel (a parallelized
 transformer: size dlt's `[extract] workers` like `max_concurrency`), from a window that each
 customer's cursor decides (see `cursors.py`).
@@ -29,6 +34,7 @@ from sources.metronome.customer_reads import CustomerReads
 from sources.metronome.progress import CustomerFilter, ExtractProgress, ProgressSink, no_progress
 from sources.metronome.records import ExtractReject, RejectSink
 from sources.metronome.resources import (
+    list_contracts,
     list_credit_types,
     list_customer_plans,
     list_customers,
@@ -37,6 +43,7 @@ from sources.metronome.resources import (
     list_plans,
 )
 from sources.metronome.settings import (
+    CONTRACT_COLUMNS,
     CREDIT_TYPE_COLUMNS,
     CUSTOMER_COLUMNS,
     CUSTOMER_PLAN_COLUMNS,
@@ -101,7 +108,7 @@ def metronome_source(
         full_refresh: re-read every invoice and rebuild the per-customer cursors.
         backfill_start, backfill_end: re-read only these billing periods (Metronome's
             `starting_on`/`ending_before`); no cursor moves.
-        customer_ids: only these customers (and their plans and invoices).
+        customer_ids: only these customers (and their plans, contracts and invoices).
         keep_customer: only the customers whose id it accepts (e.g. one shard of them).
         on_reject: receives every record that cannot be staged (default: a warning log).
         on_progress: told when a customer is listed and when its invoices are read.
@@ -172,6 +179,14 @@ def _resources(
         parallelized=True,
         **merged,
     )(client, on_reject, reads)
+    contracts = dlt.transformer(
+        list_contracts,
+        data_from=customers,
+        name="contracts",
+        columns=CONTRACT_COLUMNS,
+        parallelized=True,
+        **merged,
+    )(client, on_reject, reads)
     plan_charges = dlt.transformer(
         list_plan_charges,
         data_from=plans,
@@ -188,4 +203,4 @@ def _resources(
         parallelized=True,
         **merged,
     )(client, plan, on_reject, datetime.now(UTC), reads=reads, on_progress=on_progress)
-    return customers, customer_plans, plans, plan_charges, credit_types, invoices
+    return customers, customer_plans, contracts, plans, plan_charges, credit_types, invoices

@@ -1,7 +1,7 @@
 """A customer whose lists cannot be read is set aside for this run; too many stop the run.
 
-Metronome answering a customer's invoice or plan list with a 404 (the customer was just
-listed) or a body that is not a list (`{"data": null}`) is an error of that request: the
+Metronome answering a customer's invoice, plan or contract list with a 404 (the customer was
+just listed) or a body that is not a list (`{"data": null}`) is an error of that request: the
 client retries it like a 5xx, and when it still fails, that customer is not read this run.
 It is never "no invoices": its cursor stays where it was (the next run reads the same
 window again, old drafts included) and an `ExtractReject` of collection `UNREAD` says why,
@@ -32,8 +32,8 @@ class CustomerReadsFailing(MetronomeError):
 
 class CustomerReads:
     """Shared by every extract thread of one run (thread-safe). Counted per list
-    ("invoices", "customer plans"): every invoice list failing while the plan lists work
-    is still an outage."""
+    ("invoices", "customer plans", "contracts"): every invoice list failing while the plan
+    lists work is still an outage."""
 
     def __init__(self, max_in_a_row: int = MAX_IN_A_ROW, max_share: float = MAX_SHARE) -> None:
         self._max_in_a_row = max_in_a_row

@@ -114,7 +114,8 @@ def test_load_files_of_a_few_rows_each_stage_everything_once(
         for job in jobs
         if job.job_file_info.table_name in TABLES and job.job_file_info.file_format != "sql"
     }  # "sql": dlt's merge of each table's staged rows
-    assert staged_from == {(table, "parquet") for table in TABLES}  # not parsed from SQL
+    # not parsed from SQL (the pinned account has no contracts: no file for them)
+    assert staged_from == {(table, "parquet") for table in TABLES if result.tables[table]}
     assert staged_invoices(data_dir) == emulator_invoices(metronome_api)
     assert staged(data_dir, "SELECT count(*) - count(DISTINCT id) FROM metronome_raw.invoices") == [
         (0,)

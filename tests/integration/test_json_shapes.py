@@ -21,7 +21,15 @@ from tests.fixtures.metronome import MetronomeEmulator
 runner = CliRunner()
 COLLECTIONS = [spec.name for spec in PUSH_ORDER]
 SHARED = ("customers", "products", "prices")
-STAGED_TABLES = ("customers", "customer_plans", "plans", "plan_charges", "credit_types", "invoices")
+STAGED_TABLES = (
+    "customers",
+    "customer_plans",
+    "contracts",
+    "plans",
+    "plan_charges",
+    "credit_types",
+    "invoices",
+)
 
 
 class MapOf:
