@@ -7,7 +7,8 @@ Exits 0 when both syncs ran, rejects or not: the generated account has invoices 
 pricing unit, set aside until mapped.
 
 `--json` prints `{"command": "demo", "status", "exit_code", "data_dir",
-"emulators": {"metronome": url, "fincome": url}, "account": {"customers", "months", "seed"},
+"emulators": {"metronome": url, "fincome": url}, "account": {"customers", "contract_customers",
+"months", "seed"},
 "first": <sync object>, "second": <sync object>, "reconcile": <the reconcile object, with
 "report": the HTML report's path>}` (sync and reconcile objects as those commands print them
 with --json, without command/status).
@@ -53,21 +54,27 @@ def register(app: typer.Typer) -> None:
 def demo(
     *,
     customers: Annotated[
-        int, typer.Option(min=1, help="Customers in the generated account.")
+        int, typer.Option(min=1, help="Customers billed through plans in the generated account.")
     ] = 300,
+    contract_customers: Annotated[
+        int, typer.Option(min=0, help="Customers billed through contracts, added to those.")
+    ] = 100,
     # a century of history at most: far beyond it the generator's dates fall before year 1
     months: Annotated[int, typer.Option(min=1, max=1200, help="Months of invoice history.")] = 12,
     seed: Annotated[int, typer.Option(help="Seed of the generated account.")] = 1,
     data_dir: DataDirOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    account = Account(customers=customers, months=months, seed=seed)
+    account = Account(
+        customers=customers, contract_customers=contract_customers, months=months, seed=seed
+    )
     run_command("demo", json_output, lambda: _demo(account, data_dir, quiet=json_output))
 
 
 @dataclass(frozen=True)
 class Account:
     customers: int
+    contract_customers: int
     months: int
     seed: int
 
@@ -75,6 +82,7 @@ class Account:
         return [
             *("--seed", str(self.seed)),
             *("--customers", str(self.customers)),
+            *("--contract-customers", str(self.contract_customers)),
             *("--months", str(self.months)),
         ]
 
@@ -100,7 +108,10 @@ def _demo(account: Account, data_dir_option: Path | None, *, quiet: bool) -> Out
     data_dir = resolve_data_dir(folder)
     console = Console(highlight=False, markup=False, quiet=quiet, stderr=True)
     with _emulators(account, console) as (metronome, fincome), run_lock(data_dir):
-        console.print(f"Syncing {account.customers} customers x {account.months} months...")
+        console.print(
+            f"Syncing {account.customers} plan and {account.contract_customers} contract "
+            f"customers x {account.months} months..."
+        )
         first = _sync(data_dir, metronome, fincome, mapping)
         console.print("Syncing again, with nothing changed upstream...")
         second = _sync(data_dir, metronome, fincome, mapping)

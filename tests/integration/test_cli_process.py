@@ -110,15 +110,18 @@ def test_the_emulator_command_serves_metronome(metronome_api: MetronomeEmulator)
 
 def test_the_demo_syncs_a_seeded_account_then_sends_nothing(tmp_path: Path) -> None:
     result = run(
-        "demo", "--customers", "20", "--months", "3", "--data-dir", str(tmp_path), "--json"
+        "demo",
+        *("--customers", "20", "--contract-customers", "9", "--months", "3"),
+        *("--data-dir", str(tmp_path), "--json"),
     )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert report["account"] == {"customers": 20, "months": 3, "seed": 1}
+    assert report["account"] == {"customers": 20, "contract_customers": 9, "months": 3, "seed": 1}
     assert all(url.startswith("http://127.0.0.1:") for url in report["emulators"].values())
     first, second = report["first"], report["second"]
-    assert first["extract"]["tables"]["customers"] == 20
-    assert first["push"]["done"]["customers"]["created"] == 20
+    assert first["extract"]["tables"]["customers"] == 29
+    assert first["extract"]["tables"]["contracts"] >= 9
+    assert first["push"]["done"]["customers"]["created"] == 29
     assert first["push"]["done"]["invoices"]["created"] > 20
     # one write per entity group: every create carries its lines
     created = sum(ops["created"] for ops in first["push"]["done"].values())
