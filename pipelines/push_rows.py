@@ -6,9 +6,12 @@
 | create or update of anything else, update of an invoice | the row as it is |
 | delete | `{"id": ..., "_deleted": true}` |
 
-Rows come in id order, except customers: roots before children, so a parent always reaches
+Rows come in id order, except where one names another of its collection, since pages go
+out one after another: customers come roots before children, so a parent always reaches
 Fincome before the customers that name it as `root_parent_id` (the transform points every
-child at its topmost parent, so one level is enough).
+child at its topmost parent, so one level is enough); a created invoice comes after the
+invoices holding the lines its own lines prorate (`proration_target_line_item_id`), chains
+included. Within a page the destination orders the same way (`steps.dependency_waves`).
 """
 
 from __future__ import annotations
@@ -84,13 +87,52 @@ def _with_lines(
     embedded = spec.embedded
     assert embedded is not None
     child = EMBEDDED_CHILD[spec.name]
-    for page in _rows(db, f"{desired}.{spec.name}", ids):
+    ordered = _referenced_first(db, f"{desired}.{child.name}", child, ids)
+    for start in range(0, len(ordered), PAGE_SIZE):
+        chunk = ordered[start : start + PAGE_SIZE]
+        position = {row_id: n for n, row_id in enumerate(chunk)}
+        page = [row for rows in _rows(db, f"{desired}.{spec.name}", chunk) for row in rows]
+        page.sort(key=lambda row: position[row["id"]])
         lines = _lines_by_parent(
             db, f"{desired}.{child.name}", PARENT_COLUMN[child.name], [row["id"] for row in page]
         )
         for row in page:
             row[embedded] = lines.get(row["id"], [])
         yield page
+
+
+def _referenced_first(
+    db: duckdb.DuckDBPyConnection, lines: str, child: Collection, ids: Sequence[str]
+) -> list[str]:
+    """`ids` sorted, each moved after the parents holding lines its lines name (depth first;
+    a cycle, which Fincome would refuse anyway, is broken where it is met)."""
+    parent = PARENT_COLUMN[child.name]
+    needs: dict[str, set[str]] = defaultdict(set)
+    for field in child.self_references:
+        pairs = db.execute(
+            f"SELECT DISTINCT l.{parent}, t.{parent} FROM {lines} l JOIN {lines} t "
+            f"ON l.{field} = t.id WHERE l.{parent} <> t.{parent} "
+            f"AND l.{parent} IN (SELECT unnest(?::VARCHAR[]))",
+            [list(ids)],
+        ).fetchall()
+        for row_id, held_by in pairs:
+            needs[row_id].add(held_by)
+    wanted, placed, ordered = set(ids), set[str](), list[str]()
+    for root in sorted(ids):
+        if root in placed:
+            continue
+        stack = [(root, iter(sorted(needs.get(root, ()))))]  # iterative: chains can be long
+        placed.add(root)
+        while stack:
+            row_id, befores = stack[-1]
+            before = next((b for b in befores if b in wanted and b not in placed), None)
+            if before is None:
+                stack.pop()
+                ordered.append(row_id)
+            else:
+                placed.add(before)
+                stack.append((before, iter(sorted(needs.get(before, ())))))
+    return ordered
 
 
 def _lines_by_parent(

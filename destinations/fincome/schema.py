@@ -39,6 +39,11 @@ class Collection:
         return tuple(f.name for f in self.fields)
 
     @property
+    def self_references(self) -> tuple[str, ...]:
+        """Fields naming another row of this same collection (`root_parent_id`...)."""
+        return tuple(name for name, target in self.parents if target == self.name)
+
+    @property
     def update_fields(self) -> tuple[str, ...]:
         return self.updatable_fields or self.field_names
 

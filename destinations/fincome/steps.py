@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from destinations.fincome.body import body_hash, canonical_body, embedded_rows, to_json
 from destinations.fincome.ledger import LedgerEntry, Reject
-from destinations.fincome.schema import EMBEDDED_CHILD, Collection
+from destinations.fincome.schema import EMBEDDED_CHILD, Collection, collection
 
 Action = Literal["create", "update", "delete"]
 DELETED_FLAG = "_deleted"
@@ -45,17 +45,26 @@ class RowPlan:
     collection: str
     item_id: str
     steps: tuple[Step, ...]
-    after: tuple[str, ...] = ()  # ids of rows of the same collection it references
+    # ids of rows of the same collection it references, or of lines its own lines reference
+    after: tuple[str, ...] = ()
+    holds: tuple[str, ...] = ()  # ids of the lines it carries
 
 
 def dependency_waves(rows: Sequence[RowPlan]) -> list[list[RowPlan]]:
     """Rows in waves: a row that references another row of the batch (a customer's
-    `root_parent_id`, a line's proration target) goes in a later wave than that row, so
-    rows sent concurrently never race their own parents. A cycle goes in one last wave."""
+    `root_parent_id`), or whose lines reference a line another row carries (a proration
+    target), goes in a later wave than that row, so rows sent concurrently never race what
+    they name. A cycle goes in one last wave."""
     pending = {row.item_id: row for row in rows}
+    holder = {line_id: row.item_id for row in rows for line_id in row.holds}
+
+    def waits(row: RowPlan) -> bool:
+        named = (holder.get(i, i) for i in row.after)
+        return any(i in pending and i != row.item_id for i in named)
+
     waves: list[list[RowPlan]] = []
     while pending:
-        ready = [row for row in pending.values() if not any(i in pending for i in row.after)]
+        ready = [row for row in pending.values() if not waits(row)]
         wave = ready or list(pending.values())
         for row in wave:
             del pending[row.item_id]
@@ -143,17 +152,18 @@ def _plan_row(
     create_body = _with_lines(spec, body, lines)
     to_json(create_body)  # an amount JSON cannot carry exactly is refused here, not mid-send
     known_hash = known.hashes.get(row_id)
-    after = _self_references(spec, body)
+    after = (*_self_references(spec, body), *_line_references(lines))
+    holds = tuple(line.id for line in lines or ())
     if known_hash is None:
         steps = [Step("create", spec.name, row_id, create_body, record=(entry, *(lines or ())))]
-        return RowPlan(spec.name, row_id, tuple(steps), after)
+        return RowPlan(spec.name, row_id, tuple(steps), after, holds)
     steps = []
     if known_hash != entry.row_hash:
         update = canonical_body(spec, row, op="update")
         steps.append(Step("update", spec.name, row_id, update, create_body, (entry,)))
     if lines is not None:
         steps.extend(_line_steps(spec, row_id, lines, known))
-    return RowPlan(spec.name, row_id, tuple(steps), after)
+    return RowPlan(spec.name, row_id, tuple(steps), after, holds)
 
 
 def _delete_steps(spec: Collection, row_id: str, known: LedgerSnapshot) -> tuple[Step, ...]:
@@ -220,8 +230,15 @@ def _with_lines(
 
 
 def _self_references(spec: Collection, body: Mapping[str, Any]) -> tuple[str, ...]:
-    fields = [name for name, target in spec.parents if target == spec.name]
-    return tuple(str(body[name]) for name in fields if body.get(name) is not None)
+    return tuple(str(body[name]) for name in spec.self_references if body.get(name) is not None)
+
+
+def _line_references(lines: list[LedgerEntry] | None) -> tuple[str, ...]:
+    """The lines its lines name (a proration target), its own lines included."""
+    found: list[str] = []
+    for line in lines or ():
+        found.extend(_self_references(collection(line.collection), line.body))
+    return tuple(found)
 
 
 def _parent_field(child: Collection, parent: str) -> str:

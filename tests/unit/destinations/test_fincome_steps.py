@@ -189,6 +189,36 @@ def test_a_reference_cycle_still_goes_out_in_one_last_wave() -> None:
     assert waves == [["c"], ["a", "b"]]
 
 
+def _prorating(invoice_id: str, target: str | None) -> dict[str, Any]:
+    """An invoice whose one line prorates `target` (a line of another invoice, or none)."""
+    invoice = {**_invoice(), "id": invoice_id}
+    [line, *_] = invoice["invoice_line_items"]
+    invoice["invoice_line_items"] = [
+        {**line, "id": f"{invoice_id}:L0", "invoice_id": invoice_id,
+         "proration_target_line_item_id": target},
+    ]  # fmt: skip
+    return invoice
+
+
+def test_an_invoice_whose_line_prorates_a_line_of_another_waits_for_that_invoice() -> None:
+    """The prorated line's target is created with its own invoice: send that one first."""
+    rows = [
+        _prorating("a-seat-purchase", "c-later-month:L0"),
+        _prorating("b-unrelated", None),
+        _prorating("c-later-month", "d-month:L0"),
+        _prorating("d-month", None),
+        _prorating("e-self", "e-self:L0"),
+        _prorating("f-outside", "not-in-this-batch:L3"),
+    ]
+    plan = plan_batch(INVOICES, rows, LedgerSnapshot())
+    waves = [[row.item_id for row in wave] for wave in dependency_waves(plan.rows)]
+    assert waves == [
+        ["b-unrelated", "d-month", "e-self", "f-outside"],
+        ["c-later-month"],
+        ["a-seat-purchase"],
+    ]
+
+
 amounts = st.decimals(min_value=-(10**6), max_value=10**6, places=2, allow_nan=False)
 texts = st.text(alphabet="abcXYZ 09-", max_size=8)
 

@@ -20,13 +20,13 @@ def db() -> duckdb.DuckDBPyConnection:
         CREATE TABLE fincome.customers (id VARCHAR, root_parent_id VARCHAR, row_hash VARCHAR);
         CREATE TABLE fincome.invoices (id VARCHAR, row_hash VARCHAR);
         CREATE TABLE fincome.invoice_line_items (id VARCHAR, invoice_id VARCHAR,
-            row_hash VARCHAR);
+            proration_target_line_item_id VARCHAR, row_hash VARCHAR);
         INSERT INTO fincome.customers VALUES
             ('a-child', 'z-root', 'h'), ('b', NULL, 'h'), ('z-root', NULL, 'h');
         INSERT INTO fincome.invoices SELECT 'inv-' || i, 'h' FROM range(7) t(i);
         -- inv-3 has no line; the others have i + 1 lines, inserted out of order
         INSERT INTO fincome.invoice_line_items
-            SELECT 'inv-' || i || ':L' || j, 'inv-' || i, 'h'
+            SELECT 'inv-' || i || ':L' || j, 'inv-' || i, NULL, 'h'
             FROM range(7) a(i), range(7) b(j) WHERE j <= i AND i <> 3 ORDER BY j DESC, i;
         """
     )
@@ -65,6 +65,34 @@ def test_each_created_invoice_carries_exactly_its_lines_across_pages(
         assert [line["id"] for line in lines] == expected
         assert {line["invoice_id"] for line in lines} <= {row["id"]}
     assert updated == [{"id": "inv-2"}]  # an update carries no lines
+
+
+def test_an_invoice_whose_lines_prorate_lines_of_others_comes_after_them(
+    db: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pages go out one after another: the invoice holding a proration target goes first,
+    across pages too, whatever the ids (a chain: inv-0 -> inv-5 -> inv-6)."""
+    monkeypatch.setattr(push_rows, "PAGE_SIZE", 2)
+    db.execute(
+        """
+        UPDATE fincome.invoice_line_items SET proration_target_line_item_id = 'inv-5:L2'
+            WHERE id = 'inv-0:L0';
+        UPDATE fincome.invoice_line_items SET proration_target_line_item_id = 'inv-6:L1'
+            WHERE id = 'inv-5:L0';
+        UPDATE fincome.invoice_line_items SET proration_target_line_item_id = 'inv-4:L1'
+            WHERE id = 'inv-4:L3';
+        UPDATE fincome.invoice_line_items SET proration_target_line_item_id = 'elsewhere:L0'
+            WHERE id = 'inv-1:L1';
+        """
+    )
+    creates = [f"inv-{i}" for i in range(7)]
+    rows = _pushed(db, _plan(invoices={"create": creates}))["invoices"]
+    order = [row["id"] for row in rows]
+    assert sorted(order) == creates
+    assert order.index("inv-6") < order.index("inv-5") < order.index("inv-0")
+    assert [row["id"] for row in rows if row["id"] in {"inv-1", "inv-2", "inv-3", "inv-4"}] == [
+        "inv-1", "inv-2", "inv-3", "inv-4",
+    ]  # fmt: skip
 
 
 def test_customers_roots_first_and_deletes_flagged(db: duckdb.DuckDBPyConnection) -> None:
