@@ -23,7 +23,7 @@ from pipelines.shards import Shard
 from pipelines.staging import iter_customer_bundles
 from sources.metronome import MetronomeSettings
 from sources.metronome.customer_reads import UNREAD
-from tests.fixtures.metronome import MetronomeEmulator
+from tests.fixtures.metronome import PINNED_ACCOUNT, MetronomeEmulator
 from tests.hostile.servers import Reply, Request, json_reply
 from tests.integration.contracts_served import Contract, ContractsProxy, contract, sdk_valid
 
@@ -201,10 +201,19 @@ def emulator_contracts(api: MetronomeEmulator) -> dict[str, list[Contract]]:
     return by_customer
 
 
-def test_a_mixed_account_stages_every_emulator_contract_once_and_a_rerun_the_same_rows(
-    metronome_api: MetronomeEmulator, data_dir: DataDir
-) -> None:
+@pytest.fixture
+def mixed_account(metronome_api: MetronomeEmulator) -> Iterator[MetronomeEmulator]:
+    """The pinned account with contract customers; the session's emulator goes back to the
+    pinned account afterwards (a reset keeps the options it is not given)."""
     metronome_api.reset(contract_customers=MIXED_CONTRACT_CUSTOMERS)
+    yield metronome_api
+    metronome_api.reset(**{"contract_customers": 0, **PINNED_ACCOUNT})
+
+
+def test_a_mixed_account_stages_every_emulator_contract_once_and_a_rerun_the_same_rows(
+    mixed_account: MetronomeEmulator, data_dir: DataDir
+) -> None:
+    metronome_api = mixed_account
     settings = MetronomeSettings(
         api_token=metronome_api.token, base_url=metronome_api.url, requests_per_second=0
     )
