@@ -19,12 +19,14 @@ from tests.conformance.census import Census, Ledger
 from tests.fixtures.metronome import PINNED_ACCOUNT, PINNED_NOW, MetronomeEmulator
 
 NOW = PINNED_NOW.isoformat()
-PLANS_ONLY = {**PINNED_ACCOUNT, "contract_customers": 0}  # a reset keeps options not given
-# The pinned account holds every edge case of the plan generator, 9 contract customers every
-# contract case (sandbox/metronome/contract_stories.py); the other seeds are larger and draw
-# other combinations.
+# what `metronome_api` serves; a reset keeps the options it is not given, hence the default
+PINNED = {"contract_customers": 0, **PINNED_ACCOUNT}
+# The pinned account holds every edge case of the plan generator (and, with 9 contract
+# customers, every contract case: sandbox/metronome/contract_stories.py); the other seeds are
+# larger and draw other combinations, plans only, contracts only, or both.
 ACCOUNTS: dict[str, dict[str, Any]] = {
-    "pinned": PLANS_ONLY,
+    "pinned": PINNED,
+    "plans-7": {**PINNED, "contract_customers": 0},
     "plans-1": {"seed": 1, "customers": 40, "months": 12, "contract_customers": 0, "now": NOW},
     "plans-2024": {
         "seed": 2024,
@@ -33,7 +35,7 @@ ACCOUNTS: dict[str, dict[str, Any]] = {
         "contract_customers": 0,
         "now": NOW,
     },
-    "contracts-7": {**PLANS_ONLY, "customers": 0, "contract_customers": 9},
+    "contracts-7": {**PINNED, "customers": 0, "contract_customers": 9},
     "contracts-2024": {
         "seed": 2024,
         "customers": 0,
@@ -41,7 +43,6 @@ ACCOUNTS: dict[str, dict[str, Any]] = {
         "contract_customers": 25,
         "now": NOW,
     },
-    "mixed-7": {**PLANS_ONLY, "contract_customers": 9},
     "mixed-42": {"seed": 42, "customers": 30, "months": 12, "contract_customers": 30, "now": NOW},
 }
 COUNTS_FILE = "conformance-counts.json"
@@ -63,8 +64,7 @@ class Account:
 def account(request: pytest.FixtureRequest, metronome_api: MetronomeEmulator) -> Iterator[Account]:
     metronome_api.reset(**ACCOUNTS[request.param])
     yield Account(name=request.param, emulator=metronome_api)
-    # the session's emulator goes back to the pinned account, without contract customers
-    metronome_api.reset(**PLANS_ONLY)
+    metronome_api.reset(**PINNED)  # the session's emulator goes back to the pinned account
 
 
 @pytest.fixture
