@@ -50,8 +50,13 @@ def test_bundles_are_the_api_objects_in_customer_order(
 ) -> None:
     state = metronome_api.state()
     api_invoices: dict[str, list[dict[str, Any]]] = {}
-    for invoice in state["invoices"]:
-        api_invoices.setdefault(invoice["customer_id"], []).append(invoice)
+    for customer in state["customers"]:  # as listed: no historical commit invoices
+        api_invoices[customer["id"]] = metronome_api.all_pages(
+            f"/v1/customers/{customer['id']}/invoices", limit=100
+        )
+    api_contracts: dict[str, list[dict[str, Any]]] = {}
+    for contract in state.get("contracts", []):
+        api_contracts.setdefault(contract["customer_id"], []).append(contract)
 
     bundles = list(iter_customer_bundles(extracted.duckdb_path, chunk_size=5))
 
@@ -69,6 +74,10 @@ def test_bundles_are_the_api_objects_in_customer_order(
             api_invoices.get(customer_id, []), key=lambda i: (i["start_timestamp"], i["id"])
         )
         assert comparable(bundle.invoices) == comparable(expected)
+        contracts = sorted(
+            api_contracts.get(customer_id, []), key=lambda c: (c["starting_at"], c["id"])
+        )
+        assert comparable(bundle.contracts) == comparable(contracts)
 
 
 def test_rows_are_api_shaped(extracted: DataDir) -> None:
