@@ -27,7 +27,7 @@ from sandbox.metronome.contract_params import contract_get_query, contract_list_
 from sandbox.metronome.errors import ApiError, BadRequest
 from sandbox.metronome.generator import AccountSettings, utc_day
 from sandbox.metronome.paging import single
-from sandbox.metronome.params import customer_query, invoice_query, page_request
+from sandbox.metronome.params import bool_param, customer_query, invoice_query, page_request
 from sandbox.metronome.snapshot import dump
 from sandbox.metronome.store import MetronomeStore
 
@@ -102,7 +102,8 @@ def api_routes(store: MetronomeStore) -> list[BaseRoute]:
 
     async def invoice(request: Request) -> Response:
         params = request.path_params
-        return reply(store.invoice(params["customer_id"], params["invoice_id"]))
+        skip_zero = bool_param(request.query_params, "skip_zero_qty_line_items", default=False)
+        return reply(store.invoice(params["customer_id"], params["invoice_id"], skip_zero))
 
     async def plans(request: Request) -> Response:
         return reply(store.plans(page_request(request.query_params)))

@@ -156,7 +156,6 @@ def _commit(
         "created_at": iso(contract.created_at),
         "contract": {"id": contract.id},
         "priority": commit.priority,
-        "rate_type": "COMMIT_RATE",
         "applicable_product_ids": [commit.applies_to.id],
         "access_schedule": {
             "credit_type": unit,
@@ -171,7 +170,8 @@ def _commit(
             ],
         },
     }
-    if commit.kind != "CREDIT":
+    if commit.kind != "CREDIT":  # the SDK's Credit has neither field
+        body["rate_type"] = "COMMIT_RATE"
         body["invoice_contract"] = {"id": contract.id}
         body["invoice_schedule"] = _invoice_schedule(commit, contract, now)
     entries = _ledger(commit, contract, now)

@@ -122,12 +122,12 @@ class MetronomeStore:
             keep=None if invoice_filter.is_open else invoice_filter.matches,
         ).to_json()
 
-    def invoice(self, customer_id: str, invoice_id: str) -> bytes:
+    def invoice(self, customer_id: str, invoice_id: str, skip_zero_lines: bool = False) -> bytes:
         self._customer(customer_id)
         stored = self.book.get(invoice_id)
         if stored is None or stored.listed_under != customer_id:
             raise NotFound(f"invoice {invoice_id} not found for customer {customer_id}")
-        return single(stored.json())
+        return single(_without_zero_lines(stored) if skip_zero_lines else stored.json())
 
     def list_contracts(self, query: ContractListQuery) -> bytes:
         """A customer's contracts by `starting_at` then id, paged by a body `cursor`."""
