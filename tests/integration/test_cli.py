@@ -65,12 +65,12 @@ def test_extract_stages_everything_and_says_so(
     assert code == 0
     assert report["status"] == "ok"
     assert report["data_dir"] == str(tmp_path)
-    assert report["tables"]["invoices"] == len(metronome_api.state()["invoices"])
-    assert report["tables"]["customers"] == 12
+    assert report["tables"]["invoices"] == len(metronome_api.served_invoices())
+    assert report["tables"]["customers"] == 21
     assert report["rejects"] == []
     assert report["requests"]["attempts"] > 12
     assert len(summaries) == 1
-    assert summaries[0].startswith("extract ok (exit 0): customers=12")
+    assert summaries[0].startswith("extract ok (exit 0): customers=21")
     with duckdb.connect(str(tmp_path / "billing_sync.duckdb")) as connection:
         runs = connection.execute("SELECT command, outcome FROM fincome_sync.runs").fetchall()
     assert runs == [("extract", "ok")]
@@ -98,7 +98,7 @@ def test_a_malformed_invoice_exits_3_and_everything_else_lands(
     assert report["rejects"] == [
         {"collection": "invoices", "record_id": "broken", "reason": "missing credit_type"}
     ]
-    assert report["tables"]["invoices"] == len(metronome_api.state()["invoices"]) - 1
+    assert report["tables"]["invoices"] == len(metronome_api.served_invoices()) - 1
 
 
 @pytest.mark.usefixtures("configured")
@@ -110,7 +110,7 @@ def test_full_refresh_customer_filter_and_backfill(
 ) -> None:
     monkeypatch.setenv("DESTINATION__FINCOME__BASE_URL", fincome_api.url)
     monkeypatch.setenv("DESTINATION__FINCOME__API_KEY", fincome_api.api_key)
-    every = len(metronome_api.state()["invoices"])
+    every = len(metronome_api.served_invoices())
     ids = [c["id"] for c in metronome_api.customers()[:2]]
 
     assert cli("extract", "--data-dir", str(tmp_path))[0] == 0

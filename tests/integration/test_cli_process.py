@@ -79,7 +79,7 @@ def test_a_dead_lock_holder_blocks_nothing(
     lock_holder.wait()
     result = run("extract", "--data-dir", str(tmp_path), "--json", env=emulator_env)
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["tables"]["customers"] == 12
+    assert json.loads(result.stdout)["tables"]["customers"] == 21
     assert "extract ok (exit 0)" in result.stderr  # the run's one summary line
 
 

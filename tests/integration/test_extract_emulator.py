@@ -49,21 +49,6 @@ def staged_invoices(data_dir: DataDir) -> dict[str, str]:
     return dict(rows)  # type: ignore[arg-type]
 
 
-def emulator_invoices(api: MetronomeEmulator) -> dict[str, str]:
-    """What the emulator's invoice lists serve when asked as the source asks: its state also
-    holds the historical commit invoices, which the source leaves out
-    (`settings.INVOICE_LIST_OPTIONS`). Reading them adds to the emulator's request log."""
-    return {
-        invoice["id"]: invoice["status"]
-        for customer in api.state()["customers"]
-        for invoice in api.all_pages(
-            f"/v1/customers/{customer['id']}/invoices",
-            limit=100,
-            include_historical_commit_invoices="false",
-        )
-    }
-
-
 def cursors(data_dir: DataDir) -> dict[str, Any]:
     state = extract_pipeline(data_dir).state["sources"]["metronome"]
     found: dict[str, Any] = state["resources"].get("invoices", {}).get("customers", {})
@@ -92,7 +77,7 @@ def test_every_customer_and_every_invoice_is_staged_once(
     assert staged(
         data_dir, "SELECT count(*) FROM metronome_raw.customers WHERE archived_at IS NOT NULL"
     ) == [(2,)]
-    assert staged_invoices(data_dir) == emulator_invoices(metronome_api)
+    assert staged_invoices(data_dir) == metronome_api.served_invoices()
     assert "DRAFT" in staged_invoices(data_dir).values()
     assert staged(data_dir, "SELECT count(*) - count(DISTINCT id) FROM metronome_raw.invoices") == [
         (0,)
@@ -127,7 +112,7 @@ def test_load_files_of_a_few_rows_each_stage_everything_once(
     }  # "sql": dlt's merge of each table's staged rows
     # not parsed from SQL (the pinned account has no contracts: no file for them)
     assert staged_from == {(table, "parquet") for table in TABLES if result.tables[table]}
-    assert staged_invoices(data_dir) == emulator_invoices(metronome_api)
+    assert staged_invoices(data_dir) == metronome_api.served_invoices()
     assert staged(data_dir, "SELECT count(*) - count(DISTINCT id) FROM metronome_raw.invoices") == [
         (0,)
     ]
@@ -177,7 +162,7 @@ def test_amounts_with_a_doubles_noise_stage_rounded_to_the_columns_nine_places(
         f"FROM metronome_raw.invoices WHERE id = '{noisy}'",
     )
     assert row == [("0.300000000", "0.300000000", str(noise))]  # nested JSON stays exact
-    assert staged_invoices(data_dir) == emulator_invoices(metronome_api)
+    assert staged_invoices(data_dir) == metronome_api.served_invoices()
 
 
 def test_pages_of_one_and_faults_mid_walk_still_stage_everything(
@@ -201,7 +186,7 @@ def test_pages_of_one_and_faults_mid_walk_still_stage_everything(
     result = run_extract(data_dir, one_per_page)
     queries = len(invoice_queries(metronome_api))
 
-    listed = emulator_invoices(metronome_api)
+    listed = metronome_api.served_invoices()
     assert staged_invoices(data_dir) == listed
     assert result.requests["by_status"]["429"] == 1
     assert result.requests["by_status"]["500"] == 1
@@ -234,7 +219,7 @@ def test_a_void_after_the_first_extract_is_seen_on_the_next_run(
     second = run_extract(data_dir, settings)
 
     assert staged_invoices(data_dir)[latest["id"]] == "VOID"
-    assert staged_invoices(data_dir) == emulator_invoices(metronome_api)
+    assert staged_invoices(data_dir) == metronome_api.served_invoices()
     assert second.tables["invoices"] < len(finalized)  # a window, not the whole history again
 
 
@@ -248,7 +233,7 @@ def test_drafts_are_read_again_until_they_finalize(
 
     run_extract(data_dir, settings)
 
-    assert staged_invoices(data_dir) == emulator_invoices(metronome_api)
+    assert staged_invoices(data_dir) == metronome_api.served_invoices()
     assert all(staged_invoices(data_dir)[i] == "FINALIZED" for i in report["finalized"])
     new_customer_windows = [q for q in invoice_queries(metronome_api) if "starting_on" in q]
     assert new_customer_windows  # the second run read windows, not full histories
@@ -300,7 +285,7 @@ def test_full_refresh_reads_every_period_again(
     full = run_extract(data_dir, settings, ExtractOptions(full_refresh=True))
 
     assert incremental.tables["invoices"] < full.tables["invoices"]
-    assert full.tables["invoices"] == len(emulator_invoices(metronome_api))
+    assert full.tables["invoices"] == len(metronome_api.served_invoices())
     assert not [q for q in invoice_queries(metronome_api)[seen:] if "starting_on" in q]
     assert len(cursors(data_dir)) == len(metronome_api.state()["customers"])
 
@@ -353,7 +338,7 @@ def test_a_malformed_invoice_is_set_aside_and_everything_else_lands(
         ("broken-status", "extract", "invoices", "missing status", "broken-status"),
     ]
     expected = {
-        k: v for k, v in emulator_invoices(metronome_api).items() if not k.startswith("broken")
+        k: v for k, v in metronome_api.served_invoices().items() if not k.startswith("broken")
     }
     assert staged_invoices(data_dir) == expected
     assert customer not in cursors(data_dir)  # read again next run, so a fix lands
@@ -382,7 +367,7 @@ def test_a_package_left_by_an_interrupted_run_is_loaded_first(
 
     assert result.resumed_packages == 1
     assert not extract_pipeline(data_dir).has_pending_data
-    assert staged_invoices(data_dir) == emulator_invoices(metronome_api)
+    assert staged_invoices(data_dir) == metronome_api.served_invoices()
 
 
 def test_a_package_left_before_dlt_saved_its_schema_is_loaded_with_the_run(
@@ -405,7 +390,7 @@ def test_a_package_left_before_dlt_saved_its_schema_is_loaded_with_the_run(
     assert result.resumed_packages == 1
     assert len(result.load_ids) == 2  # the pending package, then this run's
     assert not extract_pipeline(data_dir).has_pending_data
-    assert staged_invoices(data_dir) == emulator_invoices(metronome_api)
+    assert staged_invoices(data_dir) == metronome_api.served_invoices()
 
 
 def test_a_temp_file_dlt_left_when_killed_mid_save_does_not_stop_the_next_run(

@@ -13,6 +13,7 @@ from sandbox.common.server import spawned
 from sandbox.metronome.generator import AccountSettings, generate_account
 from tests.fixtures.metronome import PINNED_ACCOUNT, PINNED_NOW, MetronomeEmulator
 
+ALL_CUSTOMERS = PINNED_ACCOUNT["customers"] + PINNED_ACCOUNT["contract_customers"]
 STAINLESS_HEADERS = {
     "User-Agent": "Metronome/Python 4.1.0",
     "X-Stainless-Lang": "python",
@@ -60,7 +61,7 @@ def test_customers_page_through_active_then_archived(metronome_api: MetronomeEmu
     assert all(c["archived_at"] is None for c in active)
     assert archived
     assert all(c["archived_at"] for c in archived)
-    assert len(active) + len(archived) == PINNED_ACCOUNT["customers"]
+    assert len(active) + len(archived) == ALL_CUSTOMERS
     two = [c["id"] for c in active[:2]]
     joined = metronome_api.get("/v1/customers", customer_ids=",".join(two))["data"]
     assert sorted(c["id"] for c in joined) == sorted(two)
@@ -140,8 +141,10 @@ def test_the_price_book_endpoints(metronome_api: MetronomeEmulator) -> None:
 
 
 def test_money_reaches_the_client_with_exact_digits(metronome_api: MetronomeEmulator) -> None:
-    seed, customers, months = (PINNED_ACCOUNT[k] for k in ("seed", "customers", "months"))
-    account = generate_account(AccountSettings(seed, customers, months, PINNED_NOW))
+    seed, customers, months, contracts = (
+        PINNED_ACCOUNT[k] for k in ("seed", "customers", "months", "contract_customers")
+    )
+    account = generate_account(AccountSettings(seed, customers, months, PINNED_NOW, contracts))
     customer_id = busiest_customer(metronome_api)
     expected = [i for i in account.invoices if i["customer_id"] == customer_id]
     served = {i["id"]: i for i in metronome_api.invoices(customer_id)}
@@ -249,9 +252,9 @@ def test_state_summary_and_reset(metronome_api: MetronomeEmulator) -> None:
     state = metronome_api.state()
     summary = metronome_api.summary()
     assert len(state["invoices"]) == summary["invoices"]["total"]
-    assert len(state["customers"]) == PINNED_ACCOUNT["customers"]
+    assert len(state["customers"]) == ALL_CUSTOMERS
     assert isinstance(state["invoices"][0]["total"], Decimal | int)
-    metronome_api.reset(seed=99, customers=3, months=1)
+    metronome_api.reset(seed=99, customers=3, contract_customers=0, months=1)
     smaller = metronome_api.summary()
     assert smaller["settings"]["seed"] == 99
     assert smaller["customers"]["active"] + smaller["customers"]["archived"] == 3
@@ -272,7 +275,7 @@ def test_python_m_sandbox_serves_the_emulator() -> None:
         assert response.json()["data"]
 
 
-CONTRACT_CUSTOMERS = 9  # the scripted contract stories: every contract case
+CONTRACT_CUSTOMERS = PINNED_ACCOUNT["contract_customers"]  # every contract story once
 
 
 def contract_pages(api: MetronomeEmulator, customer_id: str, **body: Any) -> list[Any]:
@@ -288,7 +291,6 @@ def contract_pages(api: MetronomeEmulator, customer_id: str, **body: Any) -> lis
 
 
 def contract_customers(api: MetronomeEmulator) -> list[str]:
-    api.reset(contract_customers=CONTRACT_CUSTOMERS)
     contracts = api.state()["contracts"]
     return sorted({contract["customer_id"] for contract in contracts})
 

@@ -50,7 +50,7 @@ def test_the_extract_counts_each_customer_read_of_those_listed(
 ) -> None:
     bars, progress = bars_kept()
     run_extract(data_dir, metronome, bars=bars)
-    assert counts(progress) == {"extract: customers read": (12, 12)}
+    assert counts(progress) == {"extract: customers read": (21, 21)}
 
 
 def test_a_shard_lists_and_reads_only_its_customers(

@@ -60,7 +60,9 @@ def staged(folder: Path, account: Account) -> duckdb.DuckDBPyConnection:
 
 @pytest.fixture(scope="module")
 def account() -> Account:
-    return generate_account(AccountSettings(seed=5, customers=60, months=6, now=NOW))
+    return generate_account(
+        AccountSettings(seed=5, customers=60, months=6, now=NOW, contract_customers=20)
+    )
 
 
 def test_merged_facts_give_the_whole_accounts_customers_products_and_prices(

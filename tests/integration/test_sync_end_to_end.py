@@ -120,7 +120,7 @@ def test_fincome_revenue_and_invoiced_equal_metronome_totals_per_month_and_curre
     metronome_api: MetronomeEmulator, fincome_api: FincomeEmulator, tmp_path: Path
 ) -> None:
     cli("sync", "--data-dir", str(tmp_path))
-    expected = _metronome_totals(metronome_api.state())
+    expected = _metronome_totals(metronome_api.state(), metronome_api.revenue_invoices())
     months = sorted({month for month, _ in expected["net"]})
     for metric, series in (("revenue", "net"), ("invoiced", "invoiced")):
         answer = fincome_api.client().get(
@@ -182,17 +182,17 @@ def _latest_finalized_usd_invoice(metronome: MetronomeEmulator, *, lines: int = 
     return str(max(candidates, key=lambda i: (i["issued_at"], i["id"]))["id"])
 
 
-def _metronome_totals(state: dict[str, Any]) -> dict[str, dict[tuple[str, str], Decimal]]:
-    """FINALIZED invoice totals per issue month and currency, converted like the transform:
+def _metronome_totals(
+    state: dict[str, Any], revenue: list[dict[str, Any]]
+) -> dict[str, dict[tuple[str, str], Decimal]]:
+    """Revenue invoice totals per issue month and currency, converted like the transform:
     `net` counts everything, `invoiced` leaves out negative corrections (credit notes)."""
     options, credit_types = MappingOptions(), {c["id"]: c for c in state["credit_types"]}
     totals: dict[str, dict[tuple[str, str], Decimal]] = {
         "net": defaultdict(Decimal),
         "invoiced": defaultdict(Decimal),
     }
-    for invoice in state["invoices"]:
-        if invoice["status"] != "FINALIZED":
-            continue
+    for invoice in revenue:
         try:
             currency = resolve_currency(invoice["credit_type"], options, credit_types)
         except MappingError:

@@ -97,9 +97,11 @@ def _documented_skip(raw: object, options: MappingOptions) -> bool:
     status = (text(invoice.get("status")) or "").upper()
     kind = (text(invoice.get("type")) or "").upper()
     is_correction = bool(invoice.get("correction_record")) or kind == "CORRECTION"
+    unbillable = (text(invoice.get("billable_status")) or "").lower() == "unbillable"
     return (
         status == "DRAFT"
         or (kind == CONSOLIDATED and options.consolidated_invoices == "skip")
+        or (unbillable and not options.keep_unbillable_invoices)
         or (status == "VOID" and is_correction)
     )
 

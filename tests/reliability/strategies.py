@@ -33,6 +33,10 @@ from tests.reliability.plan_catalog import (
 )
 
 LINE_TYPES = ("usage", "fixed", "seat", "subscription", "scheduled", "commit_purchase")
+# Contract invoices speak the contract vocabulary; these three bill a service period of
+# their own, which a contract line must carry (DESIGN.md §4b).
+CONTRACT_LINE_TYPES = ("usage", "subscription", "cpu_conversion", "scheduled", "commit_purchase")
+OWN_PERIOD = frozenset({"usage", "subscription", "cpu_conversion"})
 INVOICE_TYPES = ("PLAN_ARREARS", "USAGE", "SCHEDULED", "CREDIT_PURCHASE", "SEAT_PURCHASE")
 EXTERNAL_STATUSES = ("PAID", "FINALIZED", "PAYMENT_FAILED", "UNCOLLECTIBLE", "VOID", "DRAFT")
 TIMESTAMP_STYLES = ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S.000Z", "%Y-%m-%dT%H:%M:%S+00:00")
@@ -138,17 +142,23 @@ def tiered(draw: st.DrawFn, credit_type: Record, period: tuple[datetime, datetim
 
 
 @st.composite
-def line_items(draw: st.DrawFn, credit_type: Record, period: tuple[datetime, datetime]) -> Record:
+def line_items(
+    draw: st.DrawFn, credit_type: Record, period: tuple[datetime, datetime], contract: bool
+) -> Record:
+    kind = draw(st.sampled_from(CONTRACT_LINE_TYPES if contract else LINE_TYPES))
     line: Record = {
         "name": draw(st.sampled_from(["API calls", "Platform", "Onboarding", "Seats"])),
-        "type": draw(st.sampled_from(LINE_TYPES)),
+        "type": kind,
         "credit_type": credit_type,
         "custom_fields": {},
     }
     if draw(st.booleans()):
         line["product_id"] = draw(st.sampled_from(["prod-api", "prod-platform", "prod-seats"]))
-    if draw(st.booleans()):
+    if (contract and kind in OWN_PERIOD) or draw(st.booleans()):
         line["starting_at"], line["ending_before"] = (timestamp(m) for m in period)
+    if contract and kind == "subscription":
+        line["subscription_id"] = draw(st.sampled_from(["sub-platform", "sub-seats"]))
+        line["is_prorated"] = draw(st.booleans())
     subs = draw(st.lists(sub_line_items(credit_type, period), max_size=3))
     remainder = draw(st.sampled_from([Decimal(0), Decimal(0), draw(amounts(credit_type))]))
     line["sub_line_items"] = subs
@@ -177,7 +187,8 @@ def invoices(draw: st.DrawFn, customer_id: str, number: int, options: MappingOpt
     start = add_months(datetime(2024, 1, 1, tzinfo=UTC), draw(st.integers(0, 14)))
     end = add_months(start, draw(st.sampled_from([1, 1, 3, 12])))
     style = draw(st.sampled_from(TIMESTAMP_STYLES))
-    lines = draw(st.lists(line_items(credit_type, (start, end)), max_size=3))
+    contract = draw(st.integers(0, 4)) == 0
+    lines = draw(st.lists(line_items(credit_type, (start, end), contract), max_size=3))
     adjustments = [
         {"name": name, "total": total, "credit_type": credit_type, **extra}
         for name, total, extra in draw(
@@ -216,11 +227,11 @@ def invoices(draw: st.DrawFn, customer_id: str, number: int, options: MappingOpt
     }
     if draw(st.integers(0, 3)):
         invoice["issued_at"] = timestamp(end + timedelta(days=1), style)
-    if draw(st.integers(0, 4)):
+    if contract:
+        invoice.update(contract_id=f"{customer_id}-contract", contract_custom_fields={"c": "1"})
+    else:
         plan_id = draw(st.sampled_from(sorted(PLANS)))
         invoice.update(plan_id=plan_id, plan_name=PLANS[plan_id]["name"], plan_custom_fields={})
-    else:
-        invoice.update(contract_id=f"{customer_id}-contract", contract_custom_fields={"c": "1"})
     if draw(st.booleans()):
         invoice["external_invoice"] = {
             "billing_provider_type": "stripe",
@@ -310,14 +321,28 @@ def customers(
     payers = [other for other in everyone if other != customer_id]
     for bill in bills:
         if payers and draw(st.integers(0, 3)) == 0:
-            bill["payer"] = {"customer_id": draw(st.sampled_from(payers))}
+            payer = draw(st.sampled_from(payers))
+            bill["payer"] = {"customer_id": payer, "contract_id": f"{payer}-contract"}
     pushed = [b for b in bills if b["status"] != "DRAFT"]
     corrects = draw(st.booleans())
     if pushed and corrects:
         bills.append(draw(corrections(draw(st.sampled_from(pushed)), len(bills))))
     if draw(st.integers(0, 5)) == 0:  # an account hierarchy's roll-up of child invoices
         consolidated = draw(invoices(customer_id, len(bills), options))
-        bills.append({**consolidated, "type": "USAGE_CONSOLIDATED", "constituent_invoices": []})
+        origin = {"contract_id": f"{customer_id}-child", "customer_id": f"{customer_id}-child"}
+        copies = [
+            {**line, "origin": {**origin, "invoice_id": "child-inv", "line_item_id": f"L{n}"}}
+            for n, line in enumerate(consolidated["line_items"])
+        ]  # every consolidated line is a copy of a constituent's line (the SDK's `origin`)
+        constituent = {**origin, "invoice_id": "child-inv"}
+        bills.append(
+            {
+                **consolidated,
+                "type": "USAGE_CONSOLIDATED",
+                "line_items": copies,
+                "constituent_invoices": [constituent],
+            }
+        )
     return StagedCustomer(customer, plans, bills)
 
 
