@@ -21,7 +21,8 @@
 (1) Only when the charge is in the staged catalog (so its price exists); else null and
     `metronome_price_note` says why.
 (2) Sub-line `subtotal`, line or adjustment `total`, or a line's unexplained remainder;
-    converted and rounded half-even, the invoice's rounding residue on its largest line.
+    converted and rounded half-even; the invoice's rounding residue on the lines rounded
+    the most the other way (`money.balance`: an exact amount is never changed).
 (3) An integer when integral; else null, and `metronome_quantity` holds the exact value.
 (4) Seat `start_date`/`end_date`, else the line's `starting_at`/`ending_before`, else (plan
     invoices only) the invoice period; null for `one_off` lines. A contract invoice's line

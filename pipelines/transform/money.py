@@ -8,8 +8,9 @@
 | anything else (a custom pricing unit) | rejected | - |
 
 A Fincome amount is the Metronome amount times the factor, rounded half-even to the
-currency's minor unit (ISO 4217 exponent). An invoice's rounding residue goes to its largest
-line, so its lines always add up exactly to its rounded total.
+currency's minor unit (ISO 4217 exponent). An invoice's rounding residue goes, a minor unit
+at a time, to the lines rounding moved furthest the other way (ties to the largest), so its
+lines always add up exactly to its rounded total and an exact amount is never changed.
 """
 
 from __future__ import annotations
@@ -125,11 +126,26 @@ def balance(amounts: Sequence[Decimal], total: Decimal, currency: Currency) -> l
                 raise MappingError(
                     f"invoice total {decimal_text(total)} {currency.code} has no line to carry it"
                 )
-            largest = max(range(len(amounts)), key=lambda index: (abs(amounts[index]), -index))
-            rounded[largest] += residue
+            _carry(residue, amounts, rounded, currency.minor_unit)
     for amount in (*rounded, rounded_total):
         require_sendable(amount, currency)
     return rounded
+
+
+def _carry(
+    residue: Decimal, amounts: Sequence[Decimal], rounded: list[Decimal], unit: Decimal
+) -> None:
+    """Spread `residue` one minor unit per line over the lines that rounding moved furthest
+    the other way (largest remainder; ties to the largest line): an exact amount, such as a
+    subscription's price, keeps its value, so its MRR is its price."""
+    step = unit if residue > 0 else -unit
+    order = sorted(
+        range(len(amounts)),
+        key=lambda i: ((amounts[i] - rounded[i]) * step, abs(amounts[i]), -i),
+        reverse=True,
+    )
+    for n in range(int(residue / step)):
+        rounded[order[n % len(order)]] += step
 
 
 def plain_zero(amount: Decimal) -> Decimal:

@@ -82,14 +82,20 @@ KWD_C = Currency("KWD", D(1), 3)
 @pytest.mark.parametrize(
     ("currency", "raw_lines", "raw_total", "expected"),
     [
-        # fractional cents: each rounds to 0.33; the residue +0.01 goes to the largest line
+        # fractional cents: each rounds to 0.33; the residue +0.01 goes to the line rounded
+        # down the most
         (USD_C, ["33.333", "33.333", "33.334"], "100", ["0.33", "0.33", "0.34"]),
         (USD_C, ["33.334", "33.333", "33.333"], "100", ["0.34", "0.33", "0.33"]),
         # half-even: 0.125 -> 0.12, 0.135 -> 0.14; total 0.26 matches
         (USD_C, ["12.5", "13.5"], "26", ["0.12", "0.14"]),
-        # residue goes to the largest line (by absolute amount), not the first
+        # among lines rounded alike, to the largest (by absolute amount), not the first
         (USD_C, ["0.4", "0.4", "250.4"], "251.2", ["0.00", "0.00", "2.51"]),
         (USD_C, ["-500.4", "100.4"], "-400", ["-5.00", "1.00"]),
+        # an exact amount (a subscription's price) never carries another line's rounding:
+        # the residue goes to the lines rounded the most towards it
+        (USD_C, ["80000", "0.4", "0.4"], "80000.8", ["800.00", "0.01", "0.00"]),
+        (USD_C, ["80000", "12.6", "0.6"], "80013.2", ["800.00", "0.12", "0.01"]),
+        (USD_C, ["80000", "0.6", "0.7"], "80001.3", ["800.00", "0.00", "0.01"]),
         (JPY_C, ["100.5", "200.5"], "301", ["100", "201"]),
         (KWD_C, ["1.0005", "2.0015"], "3.002", ["1.000", "2.002"]),
         (USD_C, [], "0", []),
