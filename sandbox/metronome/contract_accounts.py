@@ -25,7 +25,7 @@ from sandbox.metronome.contract_stories import (
 from sandbox.metronome.contracts import (
     Contract,
 )
-from sandbox.metronome.identities import make_identity
+from sandbox.metronome.identities import customer_detail, make_identity
 from sandbox.metronome.periods import add_months
 from sandbox.metronome.ratecard import RateCard, build_rate_card
 from sandbox.metronome.stories import StoryOutline, Subscription
@@ -97,20 +97,10 @@ def _customer(stream: _Stream, story: str, index: int) -> ContractCustomer:
         [c.created_at for c in contracts] + [p.starting_on - timedelta(days=3) for p in plans]
     )
     status_at = contract.unbillable_from or created_at
-    detail = {
-        "id": customer_id,
-        "external_id": identity.ingest_aliases[0],
-        "ingest_aliases": identity.ingest_aliases,
-        "name": identity.name,
-        "custom_fields": identity.custom_fields,
-        "customer_config": {"salesforce_account_id": identity.salesforce_account_id},
-        "created_at": iso(created_at),
-        "updated_at": iso(max(created_at, status_at)),
-        "archived_at": None,
-        "current_billable_status": {
-            "value": "billable" if contract.unbillable_from is None else "unbillable",
-            "effective_at": iso(status_at),
-        },
+    detail = customer_detail(customer_id, identity, created_at, max(created_at, status_at), None)
+    detail["current_billable_status"] = {
+        "value": "billable" if contract.unbillable_from is None else "unbillable",
+        "effective_at": iso(status_at),
     }
     return ContractCustomer(detail, plans, contracts)
 

@@ -26,7 +26,7 @@ from sandbox.metronome.contract_accounts import contract_customers
 from sandbox.metronome.contract_invoices import build_contract_invoice, contract_slots
 from sandbox.metronome.contracts import Contract
 from sandbox.metronome.history import apply_history
-from sandbox.metronome.identities import make_identity, segment_of
+from sandbox.metronome.identities import customer_detail, make_identity, segment_of
 from sandbox.metronome.invoices import build_plan_invoice
 from sandbox.metronome.periods import add_months, month_start
 from sandbox.metronome.stories import (
@@ -38,7 +38,7 @@ from sandbox.metronome.stories import (
     plan_spans,
 )
 from sandbox.metronome.usage import draw_profile
-from sandbox.metronome.wire import iso, new_uuid
+from sandbox.metronome.wire import new_uuid
 
 
 @dataclass(frozen=True)
@@ -148,17 +148,7 @@ def _customer(
     for subscription in subscriptions:
         changes += [subscription.starting_on, subscription.ending_before]
     updated_at = max(c for c in changes if c is not None and c <= settings.now)
-    detail = {
-        "id": customer_id,
-        "external_id": identity.ingest_aliases[0],
-        "ingest_aliases": identity.ingest_aliases,
-        "name": identity.name,
-        "custom_fields": identity.custom_fields,
-        "customer_config": {"salesforce_account_id": identity.salesforce_account_id},
-        "created_at": iso(created_at),
-        "updated_at": iso(updated_at),
-        "archived_at": iso(archived_at) if archived_at else None,
-    }
+    detail = customer_detail(customer_id, identity, created_at, updated_at, archived_at)
     return CustomerRecord(detail, subscriptions)
 
 

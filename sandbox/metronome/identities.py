@@ -11,6 +11,10 @@ import random
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sandbox.metronome.wire import iso
 
 SPOTLIGHT_NAMES = (
     "Société Générale des Données",  # accents
@@ -58,6 +62,27 @@ class Identity:
     custom_fields: dict[str, str]
     ingest_aliases: list[str]
     salesforce_account_id: str | None
+
+
+def customer_detail(
+    customer_id: str,
+    identity: Identity,
+    created_at: datetime,
+    updated_at: datetime,
+    archived_at: datetime | None,
+) -> dict[str, Any]:
+    """Metronome's CustomerDetail of a generated customer (plan or contract)."""
+    return {
+        "id": customer_id,
+        "external_id": identity.ingest_aliases[0],
+        "ingest_aliases": identity.ingest_aliases,
+        "name": identity.name,
+        "custom_fields": identity.custom_fields,
+        "customer_config": {"salesforce_account_id": identity.salesforce_account_id},
+        "created_at": iso(created_at),
+        "updated_at": iso(updated_at),
+        "archived_at": iso(archived_at) if archived_at else None,
+    }
 
 
 def make_identity(rng: random.Random, index: int, segment: str, region: str) -> Identity:

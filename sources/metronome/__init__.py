@@ -171,36 +171,23 @@ def _resources(
     credit_types = dlt.resource(
         list_credit_types, name="credit_types", columns=CREDIT_TYPE_COLUMNS, **merged
     )(client, on_reject)
-    customer_plans = dlt.transformer(
-        list_customer_plans,
-        data_from=customers,
-        name="customer_plans",
-        columns=CUSTOMER_PLAN_COLUMNS,
-        parallelized=True,
-        **merged,
+
+    def per_parent(function: Any, parent: DltResource, name: str, columns: Any) -> Any:
+        """A list read once per parent row, on dlt's extract threads, merged by id."""
+        return dlt.transformer(
+            function, data_from=parent, name=name, columns=columns, parallelized=True, **merged
+        )
+
+    customer_plans = per_parent(
+        list_customer_plans, customers, "customer_plans", CUSTOMER_PLAN_COLUMNS
     )(client, on_reject, reads)
-    contracts = dlt.transformer(
-        list_contracts,
-        data_from=customers,
-        name="contracts",
-        columns=CONTRACT_COLUMNS,
-        parallelized=True,
-        **merged,
-    )(client, on_reject, reads)
-    plan_charges = dlt.transformer(
-        list_plan_charges,
-        data_from=plans,
-        name="plan_charges",
-        columns=PLAN_CHARGE_COLUMNS,
-        parallelized=True,
-        **merged,
-    )(client, on_reject)
-    invoices = dlt.transformer(
-        list_invoices,
-        data_from=customers,
-        name="invoices",
-        columns=INVOICE_COLUMNS,
-        parallelized=True,
-        **merged,
-    )(client, plan, on_reject, datetime.now(UTC), reads=reads, on_progress=on_progress)
+    contracts = per_parent(list_contracts, customers, "contracts", CONTRACT_COLUMNS)(
+        client, on_reject, reads
+    )
+    plan_charges = per_parent(list_plan_charges, plans, "plan_charges", PLAN_CHARGE_COLUMNS)(
+        client, on_reject
+    )
+    invoices = per_parent(list_invoices, customers, "invoices", INVOICE_COLUMNS)(
+        client, plan, on_reject, datetime.now(UTC), reads=reads, on_progress=on_progress
+    )
     return customers, customer_plans, contracts, plans, plan_charges, credit_types, invoices

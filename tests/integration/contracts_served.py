@@ -18,6 +18,7 @@ from typing import Any
 from metronome.types.shared.contract_v2 import ContractV2
 
 from tests.hostile.servers import Reply, Request, ScriptedServer, forward, json_reply
+from tests.unit.transform.contracts import EMPTY_CONTRACT_TERMS
 
 CONTRACTS_PATH = "/v2/contracts/list"
 Contract = dict[str, Any]
@@ -40,11 +41,7 @@ def contract(
         "created_at": "2025-12-20T10:00:00Z",
         "created_by": "billing@example.com",
         "name": f"Contract {number}",
-        "commits": [],
-        "overrides": [],
-        "scheduled_charges": [],
-        "transitions": [],
-        "usage_filter": [],
+        **EMPTY_CONTRACT_TERMS,
         "usage_statement_schedule": {
             "billing_anchor_date": starting_at,
             "frequency": "MONTHLY",

@@ -10,6 +10,7 @@ import pytest
 from metronome.types.shared.contract_v2 import ContractV2
 
 from sources.metronome.records import ExtractReject, check_record, split_valid
+from tests.unit.transform.contracts import EMPTY_CONTRACT_TERMS
 
 
 def contract(**changes: Any) -> dict[str, Any]:
@@ -21,11 +22,7 @@ def contract(**changes: Any) -> dict[str, Any]:
         "ending_before": "2027-01-01T00:00:00Z",
         "created_at": "2025-12-20T10:00:00Z",
         "created_by": "ops@example.com",
-        "commits": [],
-        "overrides": [],
-        "scheduled_charges": [],
-        "transitions": [],
-        "usage_filter": [],
+        **EMPTY_CONTRACT_TERMS,
         "usage_statement_schedule": {
             "billing_anchor_date": "2026-01-01T00:00:00Z",
             "frequency": "MONTHLY",

@@ -25,6 +25,14 @@ Record = dict[str, Any]
 D = Decimal
 AS_OF = datetime(2024, 6, 15, tzinfo=UTC)
 MARCH = ("2024-03-01T00:00:00Z", "2024-04-01T00:00:00Z")
+# Lists ContractV2 requires (`metronome/types/shared/contract_v2.py`), empty.
+EMPTY_CONTRACT_TERMS: Record = {
+    "commits": [],
+    "overrides": [],
+    "scheduled_charges": [],
+    "transitions": [],
+    "usage_filter": [],
+}
 
 
 def _wire(value: Record) -> Record:
@@ -171,11 +179,7 @@ def contract(
             "starting_at": "2024-01-01T00:00:00Z",
             "created_at": "2024-01-01T00:00:00Z",
             "created_by": "tests",
-            "commits": [],
-            "overrides": [],
-            "scheduled_charges": [],
-            "transitions": [],
-            "usage_filter": [],
+            **EMPTY_CONTRACT_TERMS,
             "usage_statement_schedule": {
                 "frequency": "MONTHLY",
                 "billing_anchor_date": "2024-01-01T00:00:00Z",
