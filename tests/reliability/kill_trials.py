@@ -132,7 +132,9 @@ def run_trial(pair: Pair, point: KillPoint, data_dir: Path, reference: Calibrati
     outcome.problems += _unusable_duckdb(data_dir / DUCKDB_FILE)
     rerun = run_cli(["sync", "--data-dir", str(data_dir), "--json"], pair.env)
     if rerun.returncode != reference.exit_code:
-        outcome.problems.append(f"the re-run exited {rerun.returncode}: {rerun.stdout[-500:]}")
+        outcome.problems.append(
+            f"the re-run exited {rerun.returncode}: {rerun.stdout[-500:]}\n{rerun.stderr[-2000:]}"
+        )
         return outcome
     outcome.problems += converged_problems(pair.held(), reference.state, data_dir)
     outcome.problems += pair.creation_problems()

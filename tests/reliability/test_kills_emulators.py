@@ -41,7 +41,8 @@ def test_kill_9_anywhere_in_extract_or_push_then_a_re_run_converges(
 
     killed = [outcome for outcome in outcomes if outcome.killed]
     reliability_figures.add("kill_trials", len(killed))
-    assert {str(o.point): o.problems for o in outcomes if o.problems} == {}
+    failures = [f"{o.point}: {problem}" for o in outcomes for problem in o.problems]
+    assert not failures, "\n".join(failures)  # whole: the path of a missing file matters
     assert len(killed) >= KILLS_WANTED
     assert {"extract", "push"} <= {outcome.phase for outcome in killed}
     assert any(outcome.stale_lock for outcome in killed)
