@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any, Literal
 
 from sources.metronome.listing import Shape, page_shape
@@ -37,13 +38,17 @@ class PageRequest:
 class Paging:
     """Where a list's options, page size and cursor travel (`carrier`), and its limits."""
 
-    method: Literal["GET", "POST"]
-    carrier: Literal["query", "body"]
+    carrier: Literal["query", "body"]  # a GET's query, or a POST's JSON body
     cursor_field: str  # the answer's field holding the next cursor, sent back under that name
     max_page_size: int
 
     @property
+    def method(self) -> Literal["GET", "POST"]:
+        return "GET" if self.carrier == "query" else "POST"
+
+    @cached_property
     def shape(self) -> Shape:
+        """What a page must look like: read on every page, so built once."""
         return page_shape(self.cursor_field)
 
     def first(self, options: Mapping[str, Any], page_size: int) -> PageRequest:
@@ -68,8 +73,6 @@ class Paging:
         return cursor
 
 
-QUERY_CURSOR = Paging(
-    method="GET", carrier="query", cursor_field="next_page", max_page_size=MAX_PAGE_SIZE
-)
+QUERY_CURSOR = Paging(carrier="query", cursor_field="next_page", max_page_size=MAX_PAGE_SIZE)
 # `POST /v2/contracts/list`: "Max number of contracts to return per page. Range: 1-20."
-BODY_CURSOR = Paging(method="POST", carrier="body", cursor_field="cursor", max_page_size=20)
+BODY_CURSOR = Paging(carrier="body", cursor_field="cursor", max_page_size=20)
