@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 
+from destinations.fincome.body import BodyError
 from destinations.fincome.ledger import Reject
 from pipelines.staging import iter_customer_bundles, read_catalog
 from pipelines.stopping import until_stopped
@@ -73,6 +74,12 @@ def write_desired_state(
             elif isinstance(item, Skipped):
                 writer.skipped.append((item.collection, item.record_id, item.reason))
             else:
-                writer.add(item.collection, item.row)
+                try:
+                    writer.add(item.collection, item.row)
+                except BodyError as exc:  # a value no request could carry: refused, not sent
+                    row_id = str(item.row.get("id"))
+                    rejects.append(
+                        Reject("transform", item.collection, row_id, str(exc), payload=item.row)
+                    )
         writer.commit(db)
         return TransformResult(dict(writer.counts), rejects, len(writer.skipped))

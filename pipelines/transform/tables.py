@@ -1,7 +1,7 @@
 """The `fincome` schema: one table per collection, replaced wholesale in one transaction.
 
-Columns are exactly the seed's create fields of the collection (`destinations.fincome.schema`),
-typed by field kind, plus `row_hash` (`destinations.fincome.body.row_hash`). Rows are first
+Columns are decided by `destinations.fincome.desired` (the seed's create fields, typed, plus
+`row_hash` and the ready `body`). Rows are first
 spooled to one NDJSON file per collection, then each file is loaded with a single
 `read_json`: one statement per table however many rows, where `executemany` would take a
 round trip per row.
@@ -24,8 +24,8 @@ from typing import IO, Any
 import duckdb
 import orjson
 
-from destinations.fincome.body import row_hash
-from destinations.fincome.schema import PUSH_ORDER, Collection, FieldKind
+from destinations.fincome.desired import column_types, desired_row
+from destinations.fincome.schema import COLLECTIONS, PUSH_ORDER, Collection
 from pipelines.sizes import size_bytes
 
 DEFAULT_SCHEMA = "fincome"
@@ -37,19 +37,6 @@ DEFAULT_MAX_OBJECT_BYTES = 16 * 1024 * 1024
 # (16 MB + 1 byte: 128 MB; 24 MB: 256 MB): the load of such a row lifts DuckDB's memory limit
 # by this many bytes per byte of the longest line, on top of the limit in force.
 MEMORY_PER_OBJECT_BYTE = 16
-SQL_TYPES: dict[FieldKind, str] = {
-    "string": "VARCHAR",
-    "number": "DECIMAL(38,9)",
-    "integer": "BIGINT",
-    "datetime": "TIMESTAMP WITH TIME ZONE",
-    "object": "JSON",
-}
-
-
-def column_types(collection: Collection) -> dict[str, str]:
-    """Column name -> SQL type, in the seed's field order, then `row_hash`."""
-    columns = {spec.name: SQL_TYPES[spec.kind] for spec in collection.fields}
-    return {**columns, "row_hash": "VARCHAR"}
 
 
 @contextmanager
@@ -112,7 +99,7 @@ class DesiredStateWriter:
         spool = self._files.get(collection)
         if spool is None:
             spool = self._files[collection] = self._path(collection).open("wb")
-        line = {**row, "row_hash": row_hash(collection, row)}
+        line = desired_row(COLLECTIONS[collection], row)
         written = spool.write(
             orjson.dumps(line, default=_spool_value, option=orjson.OPT_APPEND_NEWLINE)
         )
