@@ -54,6 +54,8 @@ from httpkit import (
 )
 
 USER_AGENT = "billing-sync-fincome/0.1"
+# A body as an object, or as the JSON the push already built (`desired.py`): sent as it is.
+Body = Mapping[str, Any] | bytes
 WriteAction = Literal["created", "updated", "deleted", "absent"]
 
 
@@ -175,7 +177,7 @@ class FincomeClient:
 
     # -- writes ---------------------------------------------------------------------------
 
-    def create(self, name: str, body: Mapping[str, Any]) -> WriteResult:
+    def create(self, name: str, body: Body) -> WriteResult:
         """POST a create; if the id exists (409), update it with the same fields instead.
 
         For invoices and credit notes, lines embedded in `body` are upserted one by one after
@@ -185,16 +187,16 @@ class FincomeClient:
         try:
             response = self._send("POST", path, body=body, collection=name)
         except Conflict:
-            return self._update_existing(name, body)
+            return self._update_existing(name, _as_object(body))
         return WriteResult("created", response.content)
 
     def update(
         self,
         name: str,
         item_id: str,
-        body: Mapping[str, Any],
+        body: Body,
         *,
-        create_body: Mapping[str, Any] | None = None,
+        create_body: Body | None = None,
     ) -> WriteResult:
         """PATCH an item; if it is unknown (404), create it from `create_body` instead.
 
@@ -205,7 +207,7 @@ class FincomeClient:
         try:
             response = self._send("PATCH", path, body=body, collection=name)
         except NotFound:
-            return self.create(name, create_body or {**body, "id": item_id})
+            return self.create(name, create_body or {**_as_object(body), "id": item_id})
         return WriteResult("updated", response.content)
 
     def delete(self, name: str, item_id: str) -> WriteResult:
@@ -256,13 +258,13 @@ class FincomeClient:
         method: str,
         path: str,
         *,
-        body: Mapping[str, Any] | None = None,
+        body: Body | None = None,
         params: Mapping[str, Any] | None = None,
         collection: str | None = None,
     ) -> httpx.Response:
         """One request with pacing and retries; a final non-2xx raises its typed error.
         `collection` is given for writes, so a missing endpoint names its setting."""
-        content = None if body is None else to_json(body)
+        content = body if body is None or isinstance(body, bytes) else to_json(body)
         headers = None if body is None else {"content-type": "application/json"}
         failure: FincomeError | None = None
         with self._in_flight:
@@ -296,6 +298,16 @@ class FincomeClient:
         """The setup fault behind `exc` (no retry can fix it), or None."""
         fault = setup_fault(exc, server=self._server)
         return None if fault is None else setup_failed(fault, method=method, path=path)
+
+
+def _as_object(body: Body) -> Mapping[str, Any]:
+    """A ready JSON body read back, amounts exact (the rare path: a 409 or a 404 met)."""
+    if isinstance(body, bytes):
+        parsed = _parse_json(body)
+        if not isinstance(parsed, dict):
+            raise TypeError("a write body must be a JSON object")
+        return parsed
+    return body
 
 
 def _parse_json(content: bytes) -> Any:

@@ -31,7 +31,7 @@ class LedgerEntry:
     collection: str
     id: str
     row_hash: str
-    body: dict[str, Any]
+    body: str | dict[str, Any]  # the JSON sent (as text from the desired state) or its object
     parent_id: str | None = None
 
 
@@ -83,6 +83,10 @@ def _ddl(schema: str) -> str:
 
 def _json(value: Any) -> str | None:
     return None if value is None else _dumped(value).decode()
+
+
+def _body_text(body: str | dict[str, Any]) -> str | None:
+    return body if isinstance(body, str) else _json(body)
 
 
 def _packed(value: Any) -> Any:
@@ -169,7 +173,7 @@ class LedgerStore:
         columns = list(
             zip(
                 *(
-                    (e.collection, e.id, e.parent_id, e.row_hash, _json(e.body))
+                    (e.collection, e.id, e.parent_id, e.row_hash, _body_text(e.body))
                     for e in latest.values()
                 ),
                 strict=True,
