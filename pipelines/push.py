@@ -6,12 +6,10 @@
    open transform reject is frozen: left as it is). `rejects --retry` plans only the records
    of the rejects it took before it began (`PushOptions.retrying`: the transform resolves
    those it no longer produces) and reports per record what was sent (`PushResult.retried`).
-3. Unless it is a dry run, the dlt pipeline `fincome_push` loads one collection per run in
-   `schema.PUSH_ORDER` (dlt does not order jobs by dependency) into the `fincome`
-   destination, which writes the ledger as Fincome acknowledges. Pending packages of an
-   earlier, interrupted push are dropped first: the plan already holds all outstanding work,
-   and replaying an old package could push an older version of a row.
-4. Planning again afterwards tells what landed: whatever is still planned did not.
+3. The plan's writes become ready steps in waves, parents first (`waves.planned_waves`);
+   unless it is a dry run (which builds the same steps and counts them), the executor sends
+   them and the ledger learns each acknowledged step as it lands (`executor.Executor`):
+   what landed is what the executor reports, nothing is planned twice.
 
 In a shard (`PushOptions.scope`), step 1 maps only the shard's customers and leaves the
 customers, products and prices tables empty; `run_shared_push` writes those three from the
@@ -22,17 +20,16 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import astuple, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-import dlt
 import duckdb
-from dlt.pipeline.exceptions import PipelineStepFailed
 
-from destinations.fincome import LedgerStore, column_hints, fincome
-from destinations.fincome.destination import batch_listener, close_ledgers, shared_client
+from destinations.fincome import FincomeClient, FincomeError, LedgerStore
+from destinations.fincome.executor import ExecutionReport, Executor
+from destinations.fincome.waves import Step, planned_waves
 from pipelines.config import PushSettings
 from pipelines.datadir import DataDir
 from pipelines.heap import release_freed_memory
@@ -40,7 +37,6 @@ from pipelines.ownership import fincome_keys
 from pipelines.plan import OPS, PushPlan, plan_push
 from pipelines.progress import Bars, Counter, no_bars
 from pipelines.push_failures import explain, stop_if_refused_alike
-from pipelines.push_rows import collection_pages
 from pipelines.rejects import RejectKey, RetryReport, open_rejects_since, resolve_vanished
 from pipelines.shards import ACCOUNT, SHARED, Scope
 from pipelines.shared_facts import SharedFacts, merged_shared_rows
@@ -48,7 +44,6 @@ from pipelines.stopping import raise_if_stopped
 from pipelines.transform.options import MappingOptions
 from pipelines.transform.runner import run_transform, write_desired_state
 
-PIPELINE_NAME = "fincome_push"
 log = logging.getLogger(__name__)
 
 
@@ -73,6 +68,7 @@ class PushResult:
     dry_run: bool = False
     scope: Scope = ACCOUNT
     retried: list[dict[str, Any]] = field(default_factory=list)  # per record: `RetryReport`
+    steps: dict[str, dict[str, int]] = field(default_factory=dict)  # a dry run's, unsent
 
     @property
     def writes(self) -> int:
@@ -94,6 +90,7 @@ class PushResult:
                 for name, counts in self.plan.counts().items()
             },
             "done": self.done,
+            **({"steps": self.steps} if self.dry_run else {}),
             "rejects": self.rejects,
             "requests": self.requests,
             "duration_seconds": self.duration_seconds,
@@ -164,11 +161,14 @@ def _run(
         retry = None if options.retrying is None else RetryReport(db, options.retrying)
         plan = _plan(db, options)
         result = PushResult(transformed, plan, dry_run=options.dry_run, scope=options.scope)
-        if not options.dry_run and plan.writes:
+        if options.dry_run:
+            result.steps = _count_steps(planned_waves(db, plan))
+        elif plan.writes:
             if settings is None:
                 raise ValueError("pushing needs the Fincome settings")
-            result.requests = _push(db, data_dir, settings, plan, bars or no_bars(), since=since)
-            result.done = _done(plan, _plan(db, options))
+            with data_dir.lower_cap(db):
+                report, result.requests = _push(db, settings, plan, bars or no_bars(), since)
+            result.done = _done(plan, report)
         result.rejects = open_rejects_since(db, since)
         result.retried = retry.outcomes(db) if retry else []
     result.duration_seconds = round(time.monotonic() - started, 3)
@@ -200,96 +200,59 @@ def _plan(db: duckdb.DuckDBPyConnection, options: PushOptions) -> PushPlan:
 
 def _push(
     db: duckdb.DuckDBPyConnection,
-    data_dir: DataDir,
     settings: PushSettings,
     plan: PushPlan,
     bars: Bars,
-    *,
     since: datetime,
-) -> dict[str, Any]:
-    """Load each collection with work in its own dlt run; return the requests it took.
+) -> tuple[ExecutionReport, dict[str, Any]]:
+    """Send the plan's steps; return what landed and the requests it took.
 
-    Each collection's bar counts the rows Fincome has answered, batch by batch. A push that
-    Fincome refuses alike from its first write on stops as misconfigured (`push_failures.py`).
+    Each collection's bar counts the steps Fincome has answered. A push that Fincome refuses
+    alike from its first write on stops as misconfigured (`push_failures.py`).
     """
-    client = shared_client(settings.fincome)
-    before = client.stats.snapshot()
-    data_dir.discard_interrupted_writes(PIPELINE_NAME)
-    pipeline = dlt.pipeline(
-        pipeline_name=PIPELINE_NAME,
-        destination=_destination(data_dir, settings),
-        dataset_name="fincome",
-        pipelines_dir=str(data_dir.dlt_dir),
-    )
-    if pipeline.has_pending_data:
-        log.warning("dropping a push package an interrupted run left; the plan covers it")
-        # deletes the packages and rewinds dlt's local state to before them (the deprecated
-        # `drop_pending_packages` is an alias of it)
-        pipeline.abort_packages()
     counters: dict[str, Counter] = {}
 
-    def answered(collection: str, rows: int) -> None:
-        if counter := counters.get(collection):
-            counter.advance(rows)
+    def answered(step: Step, outcome: str) -> None:
+        counter = counters.get(step.collection)
+        if counter is None:
+            total = plan.collections[step.collection].writes
+            counter = counters[step.collection] = bars.counter(f"push {step.collection}", total)
+        counter.advance(1)
 
-    try:
-        with data_dir.lower_cap(db), batch_listener(answered):
-            for name, pages in collection_pages(db, plan):
-                raise_if_stopped(f"the push, before {name}")
-                counters[name] = bars.counter(f"push {name}", plan.collections[name].writes)
-                pipeline.run(
-                    pages,
-                    table_name=name,
-                    columns=column_hints(name),
-                    write_disposition="append",
-                )
-                stop_if_refused_alike(db, _delta(before, client.stats.snapshot()), since)
-    except PipelineStepFailed as exc:
-        raise explain(exc) from exc
-    finally:
-        close_ledgers()
-    requests = _delta(before, client.stats.snapshot())
+    with FincomeClient.from_settings(settings.fincome) as client:
+
+        def after_wave() -> None:
+            raise_if_stopped("the push, between waves")
+            stop_if_refused_alike(db, _delta(before, client.stats.snapshot()), since)
+
+        before = client.stats.snapshot()
+        try:
+            report = Executor(client, LedgerStore(db), on_step=answered).run(
+                planned_waves(db, plan), after_wave=after_wave
+            )
+        except FincomeError as exc:
+            raise explain(exc) from exc
+        requests = _delta(before, client.stats.snapshot())
     stop_if_refused_alike(db, requests, since, finished=True)
-    return requests
+    return report, requests
 
 
-def _destination(data_dir: DataDir, settings: PushSettings) -> Any:
-    """The destination with exactly our settings, so it shares `shared_client`'s client."""
-    fincome_settings = settings.fincome
-    options: dict[str, Any] = {
-        "api_key": fincome_settings.api_key,
-        "base_url": fincome_settings.base_url,
-        "api_key_header": fincome_settings.api_key_header,
-        "requests_per_second": fincome_settings.requests_per_second or 0,
-        "max_concurrency": fincome_settings.max_concurrency,
-        "timeout_seconds": fincome_settings.timeout_seconds,
-        "max_attempts": fincome_settings.max_attempts,
-        "retry_budget_seconds": fincome_settings.retry_budget_seconds,
-        "allow_insecure_http": fincome_settings.allow_insecure_http,
-        "paths": dict(fincome_settings.paths.overrides),
-        "ledger_path": str(data_dir.duckdb_path),
-        "batch_size": settings.batch_size,  # a dlt setting of every custom destination
+def _done(plan: PushPlan, report: ExecutionReport) -> dict[str, dict[str, int]]:
+    """Items created, updated and deleted per collection (embedded lines as created)."""
+    return {
+        name: {word: report.done[name][word] for word in ("created", "updated", "deleted")}
+        for name in plan.collections
     }
-    return fincome(**options)
 
 
-def _done(before: PushPlan, after: PushPlan) -> dict[str, dict[str, int]]:
-    """What landed: planned work that is no longer planned.
-
-    Creates are counted, not matched by id: the desired state is the same for both plans, so
-    what is left to create is a part of what was planned, embedded lines included (a line
-    planned inside its parent's create is a create of its own if its parent landed and it
-    did not).
-    """
-    done: dict[str, dict[str, int]] = {}
-    for name, planned in before.collections.items():
-        left = after.collections[name]
-        done[name] = {
-            "created": planned.creates - left.creates,
-            "updated": len(set(planned.ids["update"]) - set(left.ids["update"])),
-            "deleted": len(set(planned.ids["delete"]) - set(left.ids["delete"])),
-        }
-    return done
+def _count_steps(waves: Iterable[Iterable[Step]]) -> dict[str, dict[str, int]]:
+    """The steps a push would send, per collection and action (a dry run's)."""
+    counts: dict[str, dict[str, int]] = {}
+    for wave in waves:
+        for step in wave:
+            by_action = counts.setdefault(step.collection, {})
+            by_action[step.action] = by_action.get(step.action, 0) + 1
+    return counts
 
 
 def _delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:

@@ -1,8 +1,8 @@
 """Why a push failed, in one line and with the right exit code.
 
-`explain` turns dlt's wrapped load failure into the destination's own reason: a key Fincome
-refuses, an endpoint that does not exist or a TLS handshake no retry can fix is a
-configuration error naming its setting (exit 2); anything else is `PushFailed` (exit 1).
+`explain` turns the error that stopped the push into its reason: a key Fincome refuses, an
+endpoint that does not exist or a TLS handshake no retry can fix is a configuration error
+naming its setting (exit 2); anything else is `PushFailed` (exit 1).
 
 Fincome refusing every write alike is a fault of the endpoint, not of the records. A wrong
 base path, or a proxy that answers 400 to every write, used to set every record
@@ -11,7 +11,7 @@ run was acknowledged and every refusal carried the same status that is not a val
 error, the records are not at fault: the run stops with a configuration error naming the
 base URL (exit 2), and the rejects this run opened are withdrawn, since they say nothing
 about their records. It is judged from the push's own request counts, after each
-collection's load (stopping early once `EARLY_REFUSALS` agree) and at the end of the push.
+wave of steps (stopping early once `EARLY_REFUSALS` agree) and at the end of the push.
 """
 
 from __future__ import annotations
@@ -21,10 +21,13 @@ from datetime import datetime
 from typing import Any
 
 import duckdb
-from dlt.pipeline.exceptions import PipelineStepFailed
 
-from destinations.fincome import FincomePushFailed
-from destinations.fincome.errors import AuthenticationFailed, EndpointMissing, SetupFailed
+from destinations.fincome.errors import (
+    AuthenticationFailed,
+    EndpointMissing,
+    FincomeError,
+    SetupFailed,
+)
 from pipelines.config import ConfigError, env_key
 
 EARLY_REFUSALS = 5  # refusals alike, and nothing acknowledged, that stop the push early
@@ -80,27 +83,21 @@ def stop_if_refused_alike(
         raise fault
 
 
-def explain(failure: PipelineStepFailed) -> Exception:
-    """The destination's own one-line reason, without dlt's wrapping.
+def explain(failure: FincomeError) -> Exception:
+    """The one-line reason a push stopped, with its exit code's exception.
 
-    dlt's `failed_message` is the job's whole traceback, so the reason is the exception the
-    destination raised. A key Fincome refuses is a configuration error (exit 2), like a
-    token Metronome refuses; so are an endpoint that does not exist and a TLS handshake or
-    header that no retry can fix, each naming its setting.
+    A key Fincome refuses is a configuration error (exit 2), like a token Metronome
+    refuses; so are an endpoint that does not exist and a TLS handshake or header that no
+    retry can fix, each naming its setting. Anything else (retries spent) is `PushFailed`.
     """
-    chain: list[BaseException] = []
-    cause: BaseException | None = failure
-    while cause is not None and cause not in chain:
-        chain.append(cause)
-        cause = cause.__cause__ or cause.__context__
-    refused = next((link for link in chain if isinstance(link, AuthenticationFailed)), None)
-    if refused is not None:
+    if isinstance(failure, AuthenticationFailed):
         header = env_key("destination.fincome.api_key_header")
-        problem = f"refused by Fincome ({refused}); check it and {header}"
+        problem = f"refused by Fincome ({failure}); check it and {header}"
         return ConfigError(env_key("destination.fincome.api_key"), problem)
-    misconfigured = next((link for link in chain if isinstance(link, MISCONFIGURED)), None)
-    if misconfigured is not None:  # a wrong path, a refused TLS handshake: no retry helps
-        return ConfigError(env_key(misconfigured.key), " ".join(str(misconfigured).split()))
-    reason = next((link for link in chain if isinstance(link, FincomePushFailed)), None)
-    text = str(reason) if reason else f"{type(chain[-1]).__name__}: {chain[-1]}"
+    if isinstance(failure, MISCONFIGURED):  # a wrong path, a refused TLS handshake
+        return ConfigError(env_key(failure.key), " ".join(str(failure).split()))
+    text = (
+        f"the push stopped: {failure}. What Fincome acknowledged is in the ledger; "
+        "the next run continues from there"
+    )
     return PushFailed(" ".join(text.split())[:500])

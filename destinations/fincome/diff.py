@@ -113,7 +113,7 @@ def diff(
     source = {c.name: f"{desired}.{c.name}" if c.name in present else _NO_ROWS for c in PUSH_ORDER}
     # before the first push there is no ledger: Fincome holds nothing of ours yet
     pushed = ledger_relation(db, ledger)
-    scope, held = _Among(only), _Among(frozen)
+    scope, held = _Among(only, everything=True), _Among(frozen, everything=False)
     lines = {line.collection: line for line in LINE_SPECS if line.collection in present}
     plans = {}
     for c in PUSH_ORDER:
@@ -142,14 +142,16 @@ def ledger_relation(db: duckdb.DuckDBPyConnection, ledger: str = LEDGER_SCHEMA) 
 
 
 class _Among:
-    """SQL conditions on the records of a relation `(collection, id, ...)`; None is all."""
+    """SQL conditions on the records of a relation `(collection, id, ...)`; without one,
+    every record (`everything`) or none."""
 
-    def __init__(self, relation: str | None) -> None:
+    def __init__(self, relation: str | None, *, everything: bool) -> None:
         self.relation = relation
+        self.everything = everything
 
     def holds(self, collection: str, column: str) -> str:
         if self.relation is None:
-            return "true"
+            return "true" if self.everything else "false"
         return f"{column} IN (SELECT id FROM {self.relation} WHERE collection = '{collection}')"
 
 

@@ -116,6 +116,38 @@ def test_a_line_that_disappears_upstream_is_deleted(
 
 
 @pytest.mark.usefixtures("configured")
+def test_a_credit_note_voided_upstream_is_deleted_once_with_each_of_its_lines(
+    metronome_api: MetronomeEmulator, fincome_api: FincomeEmulator, tmp_path: Path
+) -> None:
+    cli("sync", "--data-dir", str(tmp_path))
+    held_notes = fincome_api.state()["credit_notes"]
+    note_id = sorted(held_notes)[-1]
+    lines = sorted(
+        line_id
+        for line_id, line in fincome_api.state()["credit_note_line_items"].items()
+        if line["credit_note_id"] == note_id
+    )
+    assert lines
+    assert metronome_api.request("POST", "/v1/invoices/void", json={"id": note_id}).is_success
+    logged = fincome_api.requests()["total"]
+
+    cli("sync", "--full-refresh", "--data-dir", str(tmp_path))  # an old invoice: re-read all
+
+    answered = [
+        (r["method"], r["path"], r["status"])
+        for r in fincome_api.requests()["requests"]
+        if r["seq"] > logged and r["method"] == "DELETE"
+    ]
+    # lines first (in any order among themselves), each once: a second round of them used
+    # to answer 404; then the credit note
+    assert sorted(answered[:-1]) == [
+        ("DELETE", f"/credit_note_line_items/{line_id}", 204) for line_id in lines
+    ]
+    assert answered[-1] == ("DELETE", f"/credit_notes/{note_id}", 204)
+    assert note_id not in fincome_api.state()["credit_notes"]
+
+
+@pytest.mark.usefixtures("configured")
 def test_fincome_revenue_and_invoiced_equal_metronome_totals_per_month_and_currency(
     metronome_api: MetronomeEmulator, fincome_api: FincomeEmulator, tmp_path: Path
 ) -> None:
