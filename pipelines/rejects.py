@@ -1,5 +1,8 @@
 """Reading and settling `fincome_sync.rejects` for the commands (the table is `LedgerStore`'s).
 
+The transform's rejects (`TransformReject`) become the ledger's `Reject`s in one place,
+`store_transform_rejects`, where they are stored.
+
 A run's rejects are the open ones it saw (opened or re-opened since it began). A stage that
 looks at every record each run (the transform) resolves its earlier rejects that it no
 longer produces: their cause was fixed, by new data or by configuration.
@@ -22,6 +25,7 @@ import duckdb
 
 from destinations.fincome import LedgerStore, Reject
 from pipelines.ownership import desired_records, fincome_keys, ledger_records, owned_by
+from pipelines.transform.rejects import TransformReject
 
 STAGE_ORDER = "CASE stage WHEN 'extract' THEN 0 WHEN 'transform' THEN 1 ELSE 2 END"
 RETRY_BEFORE_TABLE = "retry_ledger_before"
@@ -60,6 +64,15 @@ def open_reject_keys(db: duckdb.DuckDBPyConnection) -> tuple[RejectKey, ...]:
         f"WHERE resolved_at IS NULL ORDER BY {STAGE_ORDER}, collection, record_id"
     ).fetchall()
     return tuple(RejectKey(*row) for row in rows)
+
+
+def store_transform_rejects(ledger: LedgerStore, rejects: Iterable[TransformReject]) -> None:
+    """Store a whole transform's rejects and resolve its earlier ones it no longer produces."""
+    stored = [
+        Reject(r.stage, r.collection, r.record_id, r.reason, payload=r.payload) for r in rejects
+    ]
+    ledger.add_rejects(stored)
+    resolve_vanished(ledger, TransformReject.stage, stored)
 
 
 def resolve_vanished(ledger: LedgerStore, stage: str, current: Iterable[Reject]) -> None:

@@ -35,6 +35,7 @@ from typing import Any
 import duckdb
 import orjson
 
+from destinations.fincome.rows import CustomerRow
 from pipelines.config import ConfigError
 from pipelines.datadir import DataDir
 from pipelines.shards import SHARD_KEY, Shard
@@ -42,7 +43,6 @@ from pipelines.staging import Catalog, iter_customer_bundles, read_catalog
 from pipelines.transform.catalog import CatalogUsage, ChargeUse, Recency, catalog_view
 from pipelines.transform.engine import Account, Emitted, shared_rows
 from pipelines.transform.options import MappingOptions
-from pipelines.transform.values import Row
 
 FACTS_FILE = "shared-facts.json"
 FORMAT = 1
@@ -52,7 +52,7 @@ CATALOG_TABLES = ("plans", "plan_charges", "credit_types")
 @dataclass(frozen=True)
 class SharedFacts:
     shard: Shard
-    customers: dict[str, Row]
+    customers: dict[str, CustomerRow]
     usage: CatalogUsage
     catalog: Catalog
 
@@ -133,7 +133,7 @@ def merged_shared_rows(
 ) -> Iterator[Emitted]:
     """The customers, products and prices of the whole account, from every shard's facts."""
     ordered = check_complete(all_facts)
-    customers: dict[str, Row] = {}
+    customers: dict[str, CustomerRow] = {}
     usage = CatalogUsage()
     catalog: dict[str, dict[str, Any]] = {table: {} for table in CATALOG_TABLES}
     for facts in ordered:

@@ -1,7 +1,8 @@
 """The transform: the only code that knows both Metronome's and Fincome's vocabularies.
 
 - `engine.transform(catalog, bundles, options, as_of)` maps staged Metronome objects to the
-  desired Fincome rows and the records it cannot represent (`Reject`s); pure and streaming.
+  desired Fincome rows (the typed rows of `destinations.fincome.rows`) and the records it
+  cannot represent (`rejects.TransformReject`); pure and streaming.
 - `options.MappingOptions`: the `[mapping]` choices; `config.load_mapping_options()` reads
   them through dlt.
 - `runner.run_transform(db, options, as_of)` reads staging and rewrites the `fincome` tables.

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from destinations.fincome.ledger import Reject
+from destinations.fincome.rows import CustomerRow, FincomeRow
 from pipelines.transform.catalog import CatalogUsage
 from pipelines.transform.contract_subscriptions import (
     ContractSubscription,
@@ -35,8 +35,9 @@ from pipelines.transform.contract_subscriptions import (
 from pipelines.transform.header import CONSOLIDATED, InvoiceHeader, read_header
 from pipelines.transform.inputs import CustomerBundleLike, Record
 from pipelines.transform.options import MappingOptions
+from pipelines.transform.rejects import TransformReject
 from pipelines.transform.subscriptions import PlanTerm, SubscriptionFacts, read_plan_term
-from pipelines.transform.values import MappingError, Row, identifier, record, records, text
+from pipelines.transform.values import MappingError, identifier, record, records, text
 
 UNBILLABLE = "billable_status unbillable: not revenue"
 CONSOLIDATED_SKIP = "USAGE_CONSOLIDATED: its money is on its constituent invoices"
@@ -55,17 +56,17 @@ class Skipped:
 class CustomerRows:
     """Everything one customer maps to."""
 
-    customer: Row | None = None
-    rows: dict[str, list[Row]] = field(default_factory=dict)
-    rejects: list[Reject] = field(default_factory=list)
+    customer: CustomerRow | None = None
+    rows: dict[str, list[FincomeRow]] = field(default_factory=dict)  # by collection
+    rejects: list[TransformReject] = field(default_factory=list)
     usage: CatalogUsage = field(default_factory=CatalogUsage)
     skipped: list[Skipped] = field(default_factory=list)
 
-    def add(self, collection: str, *rows: Row) -> None:
+    def add(self, collection: str, *rows: FincomeRow) -> None:
         self.rows.setdefault(collection, []).extend(rows)
 
     def reject(self, collection: str, record_id: str, reason: str, payload: Any) -> None:
-        self.rejects.append(Reject("transform", collection, record_id, reason, payload=payload))
+        self.rejects.append(TransformReject(collection, record_id, reason, payload=payload))
 
 
 @dataclass

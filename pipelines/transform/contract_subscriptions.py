@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import localcontext
 
+from destinations.fincome.rows import InvoiceLineItemRow, SubscriptionRow
 from pipelines.transform.header import Period
 from pipelines.transform.inputs import Record
 from pipelines.transform.money import MONEY_CONTEXT, Currency, sendable
@@ -101,7 +102,7 @@ class SubscriptionLine:
     """A mapped `subscription` line of a contract invoice, with what its rules need."""
 
     subscription: str  # the Metronome subscription id
-    row: Row  # the Fincome line, its proration target still to set
+    row: InvoiceLineItemRow  # the Fincome line, its proration target still to set
     period: Period
     prorated: bool
     finalized: bool  # on a FINALIZED invoice (not VOID)
@@ -171,7 +172,7 @@ def subscription_row(
     customer_id: str,
     recurring: Recurring | None,
     as_of: datetime,
-) -> Row:
+) -> SubscriptionRow:
     end = subscription.ending_before
     ended = end is not None and end <= as_of
     return subscription_fields(
@@ -192,7 +193,7 @@ def line_only_row(
     lines: Sequence[SubscriptionLine],
     recurring: Recurring | None,
     as_of: datetime,
-) -> Row:
+) -> SubscriptionRow:
     """A subscription known only from its lines (its contract is not staged)."""
     counted = [line for line in lines if line.counted] or list(lines)
     last_end = max(line.period.end for line in counted)

@@ -37,18 +37,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal
 
+from destinations.fincome.rows import CreditNoteLineItemRow, CreditNoteRow
 from pipelines.transform.invoice_line_items import LineContext, line_properties
 from pipelines.transform.invoices import PricedInvoice, credit_type_name
 from pipelines.transform.money import plain_zero
 from pipelines.transform.options import MappingOptions
-from pipelines.transform.values import MappingError, Row, custom_properties, shown, text
+from pipelines.transform.values import MappingError, custom_properties, shown, text
 
 
 def is_credit_note(priced: PricedInvoice) -> bool:
     return priced.header.is_correction and sum(priced.amounts, Decimal(0)) < 0
 
 
-def credit_note_row(priced: PricedInvoice, synced_invoice_ids: Mapping[str, object]) -> Row:
+def credit_note_row(
+    priced: PricedInvoice, synced_invoice_ids: Mapping[str, object]
+) -> CreditNoteRow:
     header = priced.header
     corrected = header.corrected_invoice_id
     if corrected is None or corrected not in synced_invoice_ids:
@@ -83,7 +86,7 @@ def credit_note_line_rows(
     context: LineContext,
     corrected_lines_by_charge: Mapping[str, str],
     options: MappingOptions,
-) -> list[Row]:
+) -> list[CreditNoteLineItemRow]:
     sign = Decimal(-1) if options.credit_note_sign == "positive" else Decimal(1)
     return [
         {

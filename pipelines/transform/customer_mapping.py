@@ -7,7 +7,7 @@ ordinary invoices mapped, then corrections (a credit note needs the invoice it c
 then prorated lines are pointed at the lines they prorate and the subscriptions summarise
 their lines (customer plans, contract subscriptions, contracts); last the customer's parent,
 the payer of its newest synced invoice. A record the mapping cannot represent becomes a
-`Reject` and the rest goes on; an invoice that is not revenue is a `Skipped` (bundle.py).
+`TransformReject` and the rest goes on; an invoice that is not revenue is a `Skipped` (bundle.py).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from collections.abc import Set
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from destinations.fincome.rows import InvoiceLineItemRow, SubscriptionRow
 from pipelines.transform.bundle import (
     CustomerInvoices,
     CustomerRows,
@@ -49,7 +50,7 @@ from pipelines.transform.subscriptions import (
     subscription_id,
     term_row,
 )
-from pipelines.transform.values import MappingError, Row, clean_text, identifier, record
+from pipelines.transform.values import MappingError, clean_text, identifier, record
 
 INTERNAL_ERROR = "internal mapping error (please report)"
 PUSHED_STATUSES = ("FINALIZED", "VOID")
@@ -178,7 +179,9 @@ class _Job:
             if recurring is not None:
                 self.invoices.facts[subscription].offer_recurring(recurring)
 
-    def _note_links(self, priced: PricedInvoice, date: datetime, lines: list[Row]) -> None:
+    def _note_links(
+        self, priced: PricedInvoice, date: datetime, lines: list[InvoiceLineItemRow]
+    ) -> None:
         """Which subscriptions the invoice's lines belong to (contract lines each decide)."""
         header = priced.header
         for draft, line in zip(priced.drafts, lines, strict=True):
@@ -200,7 +203,7 @@ class _Job:
                 )
             )
 
-    def subscription_rows(self, as_of: datetime) -> list[Row]:
+    def subscription_rows(self, as_of: datetime) -> list[SubscriptionRow]:
         """Every customer plan and contract subscription, and those only lines tell of."""
         facts, plans = self.invoices.facts, self.view.plans
         rows = [
@@ -215,7 +218,7 @@ class _Job:
         rows.extend(self._contract_subscription_rows(as_of))
         return sorted(rows, key=lambda row: row["id"])
 
-    def _contract_subscription_rows(self, as_of: datetime) -> list[Row]:
+    def _contract_subscription_rows(self, as_of: datetime) -> list[SubscriptionRow]:
         set_proration_targets(self.subscription_lines)
         recurring = recurring_by_subscription(self.subscription_lines)
         rows = [

@@ -24,12 +24,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from destinations.fincome.rows import CustomerRow
 from pipelines.transform.inputs import Record
 from pipelines.transform.options import MappingOptions
-from pipelines.transform.values import Row, custom_fields, custom_properties, text
+from pipelines.transform.values import custom_fields, custom_properties, text
 
 
-def customer_row(customer: Record, customer_id: str, options: MappingOptions) -> Row:
+def customer_row(customer: Record, customer_id: str, options: MappingOptions) -> CustomerRow:
     """The customer without parent yet (`with_payer`, then `with_root_parents`)."""
     fields = custom_fields(customer.get("custom_fields"), "custom_fields")
     aliases = customer.get("ingest_aliases")
@@ -51,22 +52,24 @@ def customer_row(customer: Record, customer_id: str, options: MappingOptions) ->
     }
 
 
-def with_payer(row: Row, payer_id: str | None) -> Row:
+def with_payer(row: CustomerRow, payer_id: str | None) -> CustomerRow:
     """The customer with its direct payer (when another customer) as parent."""
     if payer_id is None or payer_id == row["id"]:
         return row
-    properties = {**row["custom_properties"], "metronome_payer_customer_id": payer_id}
+    properties = {**(row["custom_properties"] or {}), "metronome_payer_customer_id": payer_id}
     return {**row, "root_parent_id": payer_id, "custom_properties": properties}
 
 
-def with_root_parents(rows: Iterable[Row]) -> list[Row]:
+def with_root_parents(rows: Iterable[CustomerRow]) -> list[CustomerRow]:
     """Point each customer at the root of its payer chain; parents first, then by id."""
     by_id = {row["id"]: row for row in rows}
-    resolved = [{**row, "root_parent_id": _root(row["id"], by_id)} for row in by_id.values()]
+    resolved: list[CustomerRow] = [
+        {**row, "root_parent_id": _root(row["id"], by_id)} for row in by_id.values()
+    ]
     return sorted(resolved, key=lambda row: (row["root_parent_id"] is not None, row["id"]))
 
 
-def _root(customer_id: str, by_id: dict[str, Row]) -> str | None:
+def _root(customer_id: str, by_id: dict[str, CustomerRow]) -> str | None:
     seen = {customer_id}
     current = by_id[customer_id]["root_parent_id"]
     root = None

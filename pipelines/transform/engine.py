@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from destinations.fincome.ledger import Reject
+from destinations.fincome.rows import CustomerRow, FincomeRow
 from destinations.fincome.schema import PUSH_ORDER
 from pipelines.transform.bundle import CustomerRows, Skipped
 from pipelines.transform.catalog import CatalogUsage, CatalogView, catalog_view
@@ -22,7 +22,8 @@ from pipelines.transform.inputs import CatalogLike, CustomerBundleLike
 from pipelines.transform.options import MappingOptions
 from pipelines.transform.prices import price_rows
 from pipelines.transform.products import product_rows
-from pipelines.transform.values import Row, to_datetime
+from pipelines.transform.rejects import TransformReject
+from pipelines.transform.values import to_datetime
 
 # A customer's invoice-side rows, yielded in this order after its subscriptions.
 INVOICE_COLLECTIONS = ("invoices", "invoice_line_items", "credit_notes", "credit_note_line_items")
@@ -33,7 +34,7 @@ class Emitted:
     """One desired Fincome row of `collection`."""
 
     collection: str
-    row: Row
+    row: FincomeRow
 
 
 def transform(
@@ -41,7 +42,7 @@ def transform(
     bundles: Iterable[CustomerBundleLike],
     options: MappingOptions,
     as_of: datetime,
-) -> Iterator[Emitted | Reject | Skipped]:
+) -> Iterator[Emitted | TransformReject | Skipped]:
     """Every desired Fincome row, every transform reject and every record skipped as not
     revenue (bundle.py), deterministically ordered."""
     view = catalog_view(catalog)
@@ -51,7 +52,10 @@ def transform(
 
 
 def shared_rows(
-    view: CatalogView, customers: Iterable[Row], usage: CatalogUsage, options: MappingOptions
+    view: CatalogView,
+    customers: Iterable[CustomerRow],
+    usage: CatalogUsage,
+    options: MappingOptions,
 ) -> Iterator[Emitted]:
     """What needs every customer: customers (parents known), then products and prices.
 
@@ -59,13 +63,13 @@ def shared_rows(
     `usage` what all their synced lines used of the catalog (it is completed with the
     products the prices need).
     """
-    for row in with_root_parents(customers):
-        yield Emitted("customers", row)
+    for customer in with_root_parents(customers):
+        yield Emitted("customers", customer)
     prices = price_rows(view, usage, options)  # first: prices register their products
-    for row in product_rows(view, usage):
-        yield Emitted("products", row)
-    for row in prices:
-        yield Emitted("prices", row)
+    for product in product_rows(view, usage):
+        yield Emitted("products", product)
+    for price in prices:
+        yield Emitted("prices", price)
 
 
 @dataclass
@@ -77,7 +81,7 @@ class Account:
     `shared_rows` needs (a shard hands them on to `push-shared` as its shared facts).
     """
 
-    customers: dict[str, Row] = field(default_factory=dict)
+    customers: dict[str, CustomerRow] = field(default_factory=dict)
     invoice_ids: set[str] = field(default_factory=set)  # invoices and credit notes
     subscription_ids: set[str] = field(default_factory=set)
     usage: CatalogUsage = field(default_factory=CatalogUsage)
@@ -88,7 +92,7 @@ class Account:
         bundles: Iterable[CustomerBundleLike],
         options: MappingOptions,
         as_of: datetime,
-    ) -> Iterator[Emitted | Reject | Skipped]:
+    ) -> Iterator[Emitted | TransformReject | Skipped]:
         """Each customer's own rows, rejects and skips, customer by customer."""
         moment = to_datetime(as_of, "as_of")
         for bundle in bundles:
@@ -97,14 +101,14 @@ class Account:
             yield from mapped.skipped
             yield from self.admit(mapped, bundle.customer)
 
-    def admit(self, mapped: CustomerRows, payload: object) -> Iterator[Emitted | Reject]:
+    def admit(self, mapped: CustomerRows, payload: object) -> Iterator[Emitted | TransformReject]:
         """One customer's rows, unless its id (or a customer plan id) is already taken."""
         if mapped.customer is None:
             return
         customer_id = mapped.customer["id"]
         if customer_id in self.customers:
-            yield Reject(
-                "transform", "customers", customer_id, "duplicate customer id", payload=payload
+            yield TransformReject(
+                "customers", customer_id, "duplicate customer id", payload=payload
             )
             return
         self.customers[customer_id] = mapped.customer
@@ -112,7 +116,7 @@ class Account:
         for row in mapped.rows.get("subscriptions", ()):
             if row["id"] in self.subscription_ids:
                 reason = "customer plan id already used by another customer"
-                yield Reject("transform", "customer_plans", row["id"], reason, payload=row)
+                yield TransformReject("customer_plans", row["id"], reason, payload=row)
             else:
                 self.subscription_ids.add(row["id"])
                 yield Emitted("subscriptions", row)
@@ -127,10 +131,10 @@ class Account:
 class DesiredState:
     """The whole output of `transform` in memory: rows per collection and the rejects."""
 
-    rows: dict[str, list[Row]] = field(
+    rows: dict[str, list[FincomeRow]] = field(
         default_factory=lambda: {collection.name: [] for collection in PUSH_ORDER}
     )
-    rejects: list[Reject] = field(default_factory=list)
+    rejects: list[TransformReject] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
 
 
@@ -142,7 +146,7 @@ def desired_state(
 ) -> DesiredState:
     state = DesiredState()
     for item in transform(catalog, bundles, options, as_of):
-        if isinstance(item, Reject):
+        if isinstance(item, TransformReject):
             state.rejects.append(item)
         elif isinstance(item, Skipped):
             state.skipped.append(item)

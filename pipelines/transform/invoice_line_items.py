@@ -46,6 +46,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
+from destinations.fincome.rows import InvoiceLineItemRow
 from pipelines.transform.header import InvoiceHeader, Period
 from pipelines.transform.inputs import Record
 from pipelines.transform.lines import DraftLine
@@ -73,7 +74,7 @@ class LineContext:
         return self.header.id
 
 
-def line_item_row(draft: DraftLine, amount: Decimal, context: LineContext) -> Row:
+def line_item_row(draft: DraftLine, amount: Decimal, context: LineContext) -> InvoiceLineItemRow:
     kind = line_type(draft, context)
     period = line_period(draft, context.header) if kind == "subscription" else None
     return {

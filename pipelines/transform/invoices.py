@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from destinations.fincome.rows import InvoiceRow
 from pipelines.transform.catalog import CatalogView
 from pipelines.transform.header import InvoiceHeader
 from pipelines.transform.inputs import Record
@@ -39,7 +40,6 @@ from pipelines.transform.money import Currency, balance, is_fiat, resolve_curren
 from pipelines.transform.options import MappingOptions
 from pipelines.transform.values import (
     MappingError,
-    Row,
     custom_properties,
     decimal_text,
     optional_record,
@@ -80,7 +80,7 @@ def price_invoice(
 
 def invoice_row(
     priced: PricedInvoice, customer_id: str, first_period_start: datetime | None
-) -> Row:
+) -> InvoiceRow:
     header = priced.header
     if header.date is None:
         raise MappingError("no invoice date: neither issued_at nor end_timestamp is set")

@@ -25,13 +25,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal
 
+from destinations.fincome.rows import PriceRow
 from pipelines.transform.catalog import CatalogUsage, CatalogView, ChargeUse, Recency
 from pipelines.transform.inputs import Record
 from pipelines.transform.money import Currency, resolve_currency
 from pipelines.transform.options import MappingOptions
 from pipelines.transform.values import (
     MappingError,
-    Row,
     custom_properties,
     optional_identifier,
     text,
@@ -42,15 +42,19 @@ from pipelines.transform.values import (
 _PRICE_RECENCY = Recency("", "")
 
 
-def price_rows(view: CatalogView, usage: CatalogUsage, options: MappingOptions) -> list[Row]:
+def price_rows(view: CatalogView, usage: CatalogUsage, options: MappingOptions) -> list[PriceRow]:
     """One row per used charge, ordered by id; adds the products they need to `usage`."""
-    rows = [
-        _price_row(charge_id, view.charges[charge_id], use, view=view, usage=usage, options=options)
+    used = [
+        (charge_id, view.charges[charge_id], use)
         for charge_id, use in sorted(usage.charges.items())
         if charge_id in view.charges
     ]
-    for row in rows:
-        usage.use_product(row["product_id"], None, _PRICE_RECENCY)
+    rows = [
+        _price_row(charge_id, charge, use, view=view, usage=usage, options=options)
+        for charge_id, charge, use in used
+    ]
+    for _, charge, use in used:
+        usage.use_product(_product_id(charge, use), None, _PRICE_RECENCY)
     return rows
 
 
@@ -62,7 +66,7 @@ def _price_row(
     view: CatalogView,
     usage: CatalogUsage,
     options: MappingOptions,
-) -> Row:
+) -> PriceRow:
     currency = _currency(charge, view, options)
     plan_id = optional_identifier(charge.get("plan_id"))
     plan = view.plans.get(plan_id, {}) if plan_id else {}
@@ -72,7 +76,7 @@ def _price_row(
         "name": text(charge.get("name")),
         "period_unit": "month",
         "period_length": period_length(plan_id, usage, options),
-        "product_id": optional_identifier(charge.get("product_id")) or use.product_id,
+        "product_id": _product_id(charge, use),
         "type": options.price_type,
         "amount": flat_amount(charge, currency),
         "currency_code": currency.code if currency else use.currency_code,
@@ -85,6 +89,10 @@ def _price_row(
             },
         ),
     }
+
+
+def _product_id(charge: Record, use: ChargeUse) -> str:
+    return optional_identifier(charge.get("product_id")) or use.product_id
 
 
 def period_length(plan_id: str | None, usage: CatalogUsage, options: MappingOptions) -> int:

@@ -13,9 +13,9 @@
 
 from __future__ import annotations
 
+from destinations.fincome.rows import ProductRow
 from pipelines.transform.catalog import CatalogUsage, CatalogView
 from pipelines.transform.lines import ADJUSTMENT_PRODUCT, UNLINKED_PRODUCT
-from pipelines.transform.values import Row
 
 SYNTHETIC_PRODUCT_NAMES = {
     ADJUSTMENT_PRODUCT: "Invoice adjustments (Metronome)",
@@ -23,7 +23,7 @@ SYNTHETIC_PRODUCT_NAMES = {
 }
 
 
-def product_rows(view: CatalogView, usage: CatalogUsage) -> list[Row]:
+def product_rows(view: CatalogView, usage: CatalogUsage) -> list[ProductRow]:
     """One row per product the synced lines and prices use, ordered by id."""
     return [
         {

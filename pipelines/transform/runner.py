@@ -4,7 +4,8 @@ Reads staging through `pipelines.staging` (catalog first, then customers streame
 order), maps with `pipelines.transform.engine.transform`, spools the rows and replaces the
 `fincome` tables in one transaction. Returns the rows written per collection, the
 transform rejects and how many records were skipped as not revenue (also written to
-`fincome.skipped_records`); storing the rejects (`LedgerStore.add_rejects`) is the caller's job.
+`fincome.skipped_records`); storing the rejects (`pipelines.rejects.store_transform_rejects`)
+is the caller's job.
 """
 
 from __future__ import annotations
@@ -17,20 +18,20 @@ from pathlib import Path
 import duckdb
 
 from destinations.fincome.body import BodyError
-from destinations.fincome.ledger import Reject
 from pipelines.staging import iter_customer_bundles, read_catalog
 from pipelines.stopping import until_stopped
 from pipelines.transform.bundle import Skipped
 from pipelines.transform.catalog import catalog_view
 from pipelines.transform.engine import Account, Emitted, transform
 from pipelines.transform.options import MappingOptions
+from pipelines.transform.rejects import TransformReject
 from pipelines.transform.tables import DEFAULT_SCHEMA, DesiredStateWriter
 
 
 @dataclass(frozen=True)
 class TransformResult:
     counts: dict[str, int]  # rows written per Fincome collection
-    rejects: list[Reject] = field(default_factory=list)  # packed: payloads as JSON text
+    rejects: list[TransformReject] = field(default_factory=list)  # packed: payloads as JSON
     skipped: int = 0  # records left out as not revenue (unbillable, consolidated invoices)
 
 
@@ -60,16 +61,16 @@ def run_transform(
 
 def write_desired_state(
     db: duckdb.DuckDBPyConnection,
-    items: Iterable[Emitted | Reject | Skipped],
+    items: Iterable[Emitted | TransformReject | Skipped],
     *,
     schema: str = DEFAULT_SCHEMA,
     spool_dir: Path | None = None,
 ) -> TransformResult:
     """Write the rows of a transform to the `fincome` tables; return counts and rejects."""
-    rejects: list[Reject] = []
+    rejects: list[TransformReject] = []
     with DesiredStateWriter(schema, spool_dir) as writer:
         for item in items:
-            if isinstance(item, Reject):
+            if isinstance(item, TransformReject):
                 rejects.append(item.packed())  # not the refused record's dicts: its JSON
             elif isinstance(item, Skipped):
                 writer.skipped.append((item.collection, item.record_id, item.reason))
@@ -79,7 +80,7 @@ def write_desired_state(
                 except BodyError as exc:  # a value no request could carry: refused, not sent
                     row_id = str(item.row.get("id"))
                     rejects.append(
-                        Reject("transform", item.collection, row_id, str(exc), payload=item.row)
+                        TransformReject(item.collection, row_id, str(exc), payload=item.row)
                     )
         writer.commit(db)
         return TransformResult(dict(writer.counts), rejects, len(writer.skipped))

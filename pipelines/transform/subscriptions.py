@@ -43,7 +43,8 @@ from datetime import datetime
 from decimal import Decimal, localcontext
 from typing import Literal
 
-from pipelines.transform.header import InvoiceHeader, Period
+from destinations.fincome.rows import InvoiceLineItemRow, SubscriptionRow
+from pipelines.transform.header import InvoiceHeader, period_of
 from pipelines.transform.inputs import Record
 from pipelines.transform.money import MONEY_CONTEXT, Currency, sendable
 from pipelines.transform.values import (
@@ -147,7 +148,7 @@ def term_row(
     facts: SubscriptionFacts | None,
     plan: Record,
     as_of: datetime,
-) -> Row:
+) -> SubscriptionRow:
     ended = term.ending_before is not None and term.ending_before <= as_of
     trialing = term.trial_end is not None and term.starting_on <= as_of < term.trial_end
     plan_fields = plan.get("custom_fields")
@@ -169,7 +170,7 @@ def term_row(
 
 def invoice_only_row(
     subscription: str, customer_id: str, facts: SubscriptionFacts, as_of: datetime
-) -> Row:
+) -> SubscriptionRow:
     latest = facts.latest
     ended = facts.last_end is None or facts.last_end <= as_of
     if latest is not None and facts.source == "contract":
@@ -208,7 +209,7 @@ def subscription_fields(
     trial: tuple[datetime, datetime] | None,
     recurring: Recurring | None,
     properties: Row,
-) -> Row:
+) -> SubscriptionRow:
     return {
         "id": subscription,
         "customer_id": customer_id,
@@ -242,7 +243,10 @@ def _newness(header: InvoiceHeader) -> tuple[str, str]:
 
 
 def recurring_of(
-    header: InvoiceHeader, currency: Currency, lines: Iterable[Row], subscription: str
+    header: InvoiceHeader,
+    currency: Currency,
+    lines: Iterable[InvoiceLineItemRow],
+    subscription: str,
 ) -> Recurring | None:
     """The monthly value of a finalized invoice's `subscription` lines of `subscription`.
 
@@ -272,8 +276,10 @@ def recurring_of(
     )
 
 
-def _monthly(line: Row, header: InvoiceHeader, invoice_months: int) -> Decimal:
-    amount: Decimal = line["amount_excluding_tax_after_discount"]
+def _monthly(line: InvoiceLineItemRow, header: InvoiceHeader, invoice_months: int) -> Decimal:
+    amount = line["amount_excluding_tax_after_discount"]
     if not header.is_contract:
         return amount / invoice_months
-    return amount / Period(line["period_start"], line["period_end"]).calendar_months
+    period = period_of(line["period_start"], line["period_end"])
+    assert period is not None  # a subscription line always has its period (`line_type`)
+    return amount / period.calendar_months

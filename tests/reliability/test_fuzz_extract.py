@@ -25,6 +25,7 @@ from typer.testing import CliRunner
 
 from destinations.fincome.ledger import LedgerStore
 from pipelines.cli import app
+from pipelines.rejects import store_transform_rejects
 from pipelines.staging import iter_customer_bundles, read_catalog
 from pipelines.transform.options import MappingOptions
 from pipelines.transform.runner import run_transform
@@ -158,7 +159,7 @@ def _assert_transform_goes_on(db: duckdb.DuckDBPyConnection, spool: Path) -> Non
     for (one staged under no customer would never be mapped nor rejected)."""
     result = run_transform(db, MappingOptions(), PINNED_NOW, spool_dir=spool)
     assert_rejects_are_complete(result.rejects)
-    LedgerStore(db).add_rejects(result.rejects)  # every transform reject can be stored
+    store_transform_rejects(LedgerStore(db), result.rejects)  # every one can be stored
     account = Account(read_catalog(db), list(iter_customer_bundles(db)), MappingOptions())
     in_bundles = {raw["id"] for bundle in account.customers for raw in bundle.invoices}
     staged = {row[0] for row in db.execute("SELECT id FROM metronome_raw.invoices").fetchall()}
