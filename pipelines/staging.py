@@ -7,10 +7,16 @@ not exist yet (nothing extracted) reads as empty.
 
 Customers are streamed in id order, a chunk of customers at a time, so memory stays flat
 however many customers and invoices are staged.
+
+Fingerprints (md5, in SQL) tell a later run what changed without reading rows into Python:
+per customer, of everything its bundle holds (`customer_fingerprints`), and of the catalog
+(`catalog_fingerprint`). dlt's own columns are left out: a re-extract rewrites them for
+records that did not change.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -25,6 +31,14 @@ import duckdb
 
 DATASET = "metronome_raw"
 CHUNK_SIZE = 100  # customers per query; bounds the invoices held in memory at once
+# a bundle's tables and the column naming its customer
+BUNDLE_TABLES = (
+    ("customers", "id"),
+    ("customer_plans", "customer_id"),
+    ("invoices", "customer_id"),
+    ("contracts", "customer_id"),
+)
+CATALOG_TABLES = ("plans", "plan_charges", "credit_types")
 
 Row = dict[str, Any]
 StagingDB = duckdb.DuckDBPyConnection | str | os.PathLike[str]
@@ -73,6 +87,46 @@ def iter_customer_bundles(
         ids = tables.customer_ids(customer_ids)
         for start in range(0, len(ids), chunk_size):
             yield from _bundles(tables, ids[start : start + chunk_size])
+
+
+def customer_fingerprints(db: StagingDB) -> dict[str, str]:
+    """Staged customer id -> md5 of its bundle: its row, customer plans, invoices, contracts.
+
+    Two runs give the same fingerprint exactly when the mapping is handed the same records
+    (in whatever order they were staged)."""
+    with _cursor(db) as cursor:
+        tables = _Tables(cursor)
+        if cursor is None or not tables.exists("customers"):
+            return {}
+        parts, joins = [], []
+        for n, (table, key) in enumerate(BUNDLE_TABLES[1:]):
+            if tables.exists(table):
+                parts.append(f"t{n}.digest")
+                joins.append(
+                    f"LEFT JOIN ({tables.digests(table, key)}) t{n} ON t{n}.owner = c.owner"
+                )
+            else:
+                parts.append("''")
+        query = (
+            f"SELECT c.owner, md5(concat_ws('|', c.digest, {', '.join(parts)})) "
+            f"FROM ({tables.digests('customers', 'id')}) c {' '.join(joins)}"
+        )
+        return dict(cursor.execute(query).fetchall())
+
+
+def catalog_fingerprint(db: StagingDB) -> str:
+    """md5 of the staged plans, plan charges and credit types (`read_catalog`'s rows)."""
+    with _cursor(db) as cursor:
+        tables = _Tables(cursor)
+        digests = [
+            cursor.execute(
+                f"SELECT string_agg(d, ',' ORDER BY d) FROM ({tables.digests(t)})"
+            ).fetchall()[0][0]
+            if cursor is not None and tables.exists(t)
+            else ""
+            for t in CATALOG_TABLES
+        ]
+        return hashlib.md5("|".join(d or "" for d in digests).encode()).hexdigest()
 
 
 def _bundles(tables: _Tables, ids: list[str]) -> Iterator[CustomerBundle]:
@@ -143,6 +197,18 @@ class _Tables:
             query += " WHERE id IN (SELECT unnest(?::VARCHAR[]))"
             params.append(list(only))
         return [row[0] for row in self.cursor.execute(query + " ORDER BY id", params).fetchall()]
+
+    def digests(self, table: str, key: str | None = None) -> str:
+        """SQL: one md5 per row of `table` (`d`), or per `key` of its rows in a stable order
+        (`owner`, `digest`)."""
+        fields = ", ".join(f'"{name}" := "{name}"' for name, _ in self.columns[table])
+        rows = f"SELECT *, md5(to_json(struct_pack({fields}))) AS d FROM {DATASET}.{table}"
+        if key is None:
+            return rows
+        return (
+            f"SELECT {key} AS owner, string_agg(d, ',' ORDER BY d) AS digest FROM ({rows}) "
+            "GROUP BY 1"
+        )
 
     def rows(
         self, table: str, *, order: str, where: str | None = None, ids: list[str] | None = None
