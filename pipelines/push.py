@@ -37,7 +37,7 @@ from pipelines.ownership import fincome_keys
 from pipelines.plan import OPS, PushPlan, plan_push
 from pipelines.progress import Bars, Counter, no_bars
 from pipelines.push_failures import explain, stop_if_refused_alike
-from pipelines.rejects import RejectKey, RetryReport, open_rejects_since, resolve_vanished
+from pipelines.rejects import RejectKey, RetryReport, open_rejects_since, store_transform_rejects
 from pipelines.shards import ACCOUNT, SHARED, Scope
 from pipelines.shared_facts import SharedFacts, merged_shared_rows
 from pipelines.stopping import raise_if_stopped
@@ -185,9 +185,7 @@ def _transform(
 ) -> dict[str, int]:
     result = run_transform(db, mapping, as_of, spool_dir=data_dir.root, with_shared=with_shared)
     release_freed_memory()
-    ledger = LedgerStore(db)
-    ledger.add_rejects(result.rejects)
-    resolve_vanished(ledger, "transform", result.rejects)
+    store_transform_rejects(LedgerStore(db), result.rejects)
     return result.counts
 
 

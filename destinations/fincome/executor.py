@@ -1,8 +1,9 @@
 """Send ready steps: bounded concurrency, one wave after another, the ledger kept as they land.
 
-Steps of a wave go out concurrently (at most the client's `max_concurrency` in flight, its
-pacing and retry policy on each); the next wave starts once every step of this one is
-answered, so a child never races its parent. The answers are settled in the calling thread:
+Each wave is sent by `max_concurrency` workers (the client's; its pacing and retry policy on
+every request), each taking the wave's next step as soon as it is free; the next wave starts
+once every step of this one is answered, so a child never races its parent. An answer is
+settled by the worker that got it:
 
 - acknowledged: what the step records goes to the ledger (a delete forgets the record), and
   an open push reject of that record is resolved;
@@ -17,10 +18,10 @@ kill loses at most the last few acknowledgements, which the next run's 409 -> up
 
 from __future__ import annotations
 
-import logging
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
-from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 import orjson
@@ -30,7 +31,6 @@ from destinations.fincome.errors import RequestRejected, ValidationFailed
 from destinations.fincome.ledger import LedgerEntry, LedgerStore, Reject
 from destinations.fincome.waves import Step
 
-log = logging.getLogger(__name__)
 FLUSH_EVERY = 500
 DONE_WORD = {"create": "created", "update": "updated", "delete": "deleted"}
 
@@ -63,7 +63,6 @@ class Executor:
         self.client = client
         self.ledger = ledger
         self.on_step = on_step
-        self._window = 2 * client.max_concurrency  # steps handed to the pool ahead of sends
 
     def run(
         self, waves: Iterable[Iterable[Step]], *, after_wave: Callable[[], None] | None = None
@@ -83,17 +82,29 @@ class Executor:
         return settled.report
 
     def _run_wave(self, pool: ThreadPoolExecutor, wave: Iterable[Step], settled: _Settled) -> None:
-        in_flight: dict[Future[str], Step] = {}
-        failure: BaseException | None = None
-        for step in wave:
-            in_flight[pool.submit(self._write, step)] = step
-            if len(in_flight) >= self._window:
-                failure = settled.answers(in_flight, FIRST_COMPLETED)
-                if failure is not None:
-                    break  # no new step; those on the wire finish and are settled below
-        failure = settled.answers(in_flight, ALL_COMPLETED) or failure
-        if failure is not None:
-            raise failure
+        steps = iter(wave)
+        taking = threading.Lock()  # the wave reads its pages lazily: one reader at a time
+        failures: list[BaseException] = []
+
+        def work() -> None:
+            while not failures:
+                with taking:
+                    step = next(steps, None)
+                if step is None:
+                    return
+                try:
+                    action = self._write(step)
+                except RequestRejected as error:
+                    settled.refused(step, error)
+                except BaseException as error:
+                    failures.append(error)  # the other workers take no new step
+                    raise
+                else:
+                    settled.acknowledged(step, action)
+
+        wait([pool.submit(work) for _ in range(self.client.max_concurrency)])
+        if failures:
+            raise failures[0]
 
     def _write(self, step: Step) -> str:
         if step.action == "create":
@@ -106,12 +117,13 @@ class Executor:
 
 
 class _Settled:
-    """Answers settled in the calling thread; the ledger learns them at each flush."""
+    """Answers settled by the workers; the ledger learns them at each flush."""
 
     def __init__(self, ledger: LedgerStore, on_step: StepListener | None) -> None:
         self.ledger = ledger
         self.on_step = on_step
         self.report = ExecutionReport()
+        self._lock = threading.Lock()
         self._clear()
 
     def _clear(self) -> None:
@@ -121,46 +133,41 @@ class _Settled:
         self.rejects: list[Reject] = []
         self.unflushed = 0
 
-    def answers(self, in_flight: dict[Future[str], Step], when: str) -> BaseException | None:
-        """Settle the steps answered by `when`; return the first error no retry fixed."""
-        done, _ = wait(in_flight, return_when=when)
-        failure: BaseException | None = None
-        for future in done:
-            step = in_flight.pop(future)
-            error = future.exception()
-            if error is None:
-                self._acknowledged(step, future.result())
-            elif isinstance(error, RequestRejected):
-                self._refused(step, error)
-            elif failure is None:
-                failure = error
-        if self.unflushed >= FLUSH_EVERY:
-            self.flush()
-        return failure
-
-    def _acknowledged(self, step: Step, action: str) -> None:
-        self.unflushed += 1
-        if step.action == "delete":
-            self.forgotten[step.collection].append(step.item_id)
-        self.recorded.extend(step.record)
-        self.resolved[step.collection].append(step.item_id)
-        self.report.done[step.collection][DONE_WORD[step.action]] += 1
-        for line in step.record[1:]:  # lines embedded in a create
-            self.report.done[line.collection]["created"] += 1
+    def acknowledged(self, step: Step, action: str) -> None:
+        with self._lock:
+            if step.action == "delete":
+                self.forgotten[step.collection].append(step.item_id)
+            self.recorded.extend(step.record)
+            self.resolved[step.collection].append(step.item_id)
+            self.report.done[step.collection][DONE_WORD[step.action]] += 1
+            for line in step.record[1:]:  # lines embedded in a create
+                self.report.done[line.collection]["created"] += 1
+            self._answered()
         if self.on_step is not None:
             self.on_step(step, action)
 
-    def _refused(self, step: Step, error: RequestRejected) -> None:
-        self.unflushed += 1
+    def refused(self, step: Step, error: RequestRejected) -> None:
         reason = error.reason if isinstance(error, ValidationFailed) else str(error)
         detail = error.detail if error.detail is not None else str(error)
         payload = None if step.body is None else orjson.Fragment(step.body)
-        self.rejects.append(Reject("push", step.collection, step.item_id, reason, detail, payload))
-        self.report.rejected += 1
+        reject = Reject("push", step.collection, step.item_id, reason, detail, payload)
+        with self._lock:
+            self.rejects.append(reject)
+            self.report.rejected += 1
+            self._answered()
         if self.on_step is not None:
             self.on_step(step, "rejected")
 
+    def _answered(self) -> None:
+        self.unflushed += 1
+        if self.unflushed >= FLUSH_EVERY:
+            self._flush()
+
     def flush(self) -> None:
+        with self._lock:
+            self._flush()
+
+    def _flush(self) -> None:
         self.ledger.record(self.recorded)
         for name, ids in self.forgotten.items():
             self.ledger.forget(name, ids)
