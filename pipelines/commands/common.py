@@ -1,16 +1,16 @@
-"""What every command shares: options, exit codes, output, error handling, run records.
+"""What every command shares: options, exit codes, output, error handling.
 
 A command builds an `Outcome` (exit code, JSON payload, a renderer for people) inside
-`run_command`, which turns known failures into their exit codes, prints either the JSON
-object or the rendering, and logs the one summary line every run leaves behind.
+`run_command` (through its `session.CommandSession`), which turns known failures into their
+exit codes, prints either the JSON object or the rendering, and logs the one summary line
+every run leaves behind.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from pathlib import Path
@@ -21,11 +21,11 @@ import typer
 from rich.console import Console
 
 from pipelines.config import MEMORY_LIMIT_KEY, ConfigError, env_key
-from pipelines.datadir import DUCKDB_MEMORY_LIMIT, DataDir, RunLockHeld
+from pipelines.datadir import DUCKDB_MEMORY_LIMIT, RunLockHeld
 from pipelines.extract import ExtractFailed
 from pipelines.logs import FIELDS_ATTRIBUTE, mask_secrets, redact
 from pipelines.push_failures import PushFailed
-from pipelines.runs import OUTCOMES, RunLog
+from pipelines.runs import OUTCOMES
 from pipelines.shards import Shard, parse_shard
 from pipelines.stopping import Stopped, received_signal, stop_on_signals, stopped_by
 
@@ -183,36 +183,3 @@ def _duckdb_out_of_memory(exc: BaseException | None) -> duckdb.OutOfMemoryExcept
             return exc
         exc = exc.__cause__ or exc.__context__
     return None
-
-
-@contextmanager
-def recorded_run(data_dir: DataDir, command: str, options: dict[str, Any]) -> Iterator[RunRecord]:
-    """Record the run in `fincome_sync.runs` (for `status`); `options` must hold no secret."""
-    with data_dir.connect() as connection:
-        run_id = RunLog(connection).start(command, options)
-    record = RunRecord()
-    try:
-        yield record
-    except Exception as exc:
-        code, record.error = classify(exc)
-        record.exit_code = int(code)
-        raise
-    finally:
-        if (signum := received_signal()) is not None:
-            record.exit_code, record.error = 128 + signum, str(Stopped(signum))
-        with data_dir.connect() as connection:
-            RunLog(connection).finish(
-                run_id,
-                exit_code=record.exit_code,
-                summary=record.summary,
-                error=record.error,
-            )
-
-
-@dataclass
-class RunRecord:
-    """Filled in by the command; a run that raises is recorded as failed with the error."""
-
-    exit_code: int = ExitCode.FAILED
-    summary: dict[str, Any] = field(default_factory=dict)
-    error: str | None = None

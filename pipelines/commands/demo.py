@@ -30,9 +30,10 @@ from rich.console import Console
 from rich.table import Table
 
 from destinations.fincome import FincomeClient, FincomeSettings
-from pipelines.commands.common import DataDirOption, ExitCode, JsonOption, Outcome, run_command
+from pipelines.commands.common import DataDirOption, ExitCode, JsonOption, Outcome
+from pipelines.commands.session import CommandSession
 from pipelines.config import PushSettings, load_mapping
-from pipelines.datadir import DataDir, resolve_data_dir, run_lock
+from pipelines.datadir import DataDir
 from pipelines.extract import ExtractResult, run_extract
 from pipelines.push import PushResult, run_push
 from pipelines.reconcile.report import write_report
@@ -68,7 +69,9 @@ def demo(
     account = Account(
         customers=customers, contract_customers=contract_customers, months=months, seed=seed
     )
-    run_command("demo", json_output, lambda: _demo(account, data_dir, quiet=json_output))
+    folder = data_dir or Path(tempfile.mkdtemp(prefix="billing-sync-demo-"))
+    session = CommandSession("demo", folder, json_output)
+    session.run(lambda: _demo(session, account))
 
 
 @dataclass(frozen=True)
@@ -102,12 +105,11 @@ class Sync:
         }
 
 
-def _demo(account: Account, data_dir_option: Path | None, *, quiet: bool) -> Outcome:
+def _demo(session: CommandSession, account: Account) -> Outcome:
     mapping = load_mapping()
-    folder = data_dir_option or Path(tempfile.mkdtemp(prefix="billing-sync-demo-"))
-    data_dir = resolve_data_dir(folder)
-    console = Console(highlight=False, markup=False, quiet=quiet, stderr=True)
-    with _emulators(account, console) as (metronome, fincome), run_lock(data_dir):
+    console = Console(highlight=False, markup=False, quiet=session.json_output, stderr=True)
+    with session.locked() as held, _emulators(account, console) as (metronome, fincome):
+        data_dir = held.data_dir
         console.print(
             f"Syncing {account.customers} plan and {account.contract_customers} contract "
             f"customers x {account.months} months..."

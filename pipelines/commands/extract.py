@@ -32,20 +32,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from pipelines.commands.common import (
-    DataDirOption,
-    ExitCode,
-    JsonOption,
-    Outcome,
-    ShardOption,
-    recorded_run,
-    run_command,
-)
+from pipelines.commands.common import DataDirOption, ExitCode, JsonOption, Outcome, ShardOption
+from pipelines.commands.session import CommandSession
 from pipelines.config import load_mapping, load_metronome_settings
-from pipelines.datadir import DataDir, resolve_data_dir, run_lock
+from pipelines.datadir import DataDir
 from pipelines.extract import ExtractOptions, ExtractResult, run_extract
-from pipelines.progress import progress_bars
-from pipelines.shards import Scope, claim_scope
+from pipelines.shards import Scope
 from pipelines.shared_facts import record_shared_facts
 
 CustomerOption = Annotated[
@@ -71,37 +63,27 @@ def extract(
     options = ExtractOptions(
         full_refresh=full_refresh, customer_ids=tuple(customer) if customer else None, shard=shard
     )
-    run_command(
-        "extract",
-        json_output,
-        lambda: extract_outcome("extract", data_dir, options, show_progress=not json_output),
-    )
+    session = CommandSession("extract", data_dir, json_output)
+    session.run(lambda: extract_outcome(session, options))
 
 
-def extract_outcome(
-    command: str, data_dir_option: Path | None, options: ExtractOptions, *, show_progress: bool
-) -> Outcome:
+def extract_outcome(session: CommandSession, options: ExtractOptions) -> Outcome:
     """Load the settings, take the lock, extract, and describe the result.
 
     In a shard, the facts the shared records need are written too (`shared_facts.py`).
     """
     settings = load_metronome_settings()
-    data_dir = resolve_data_dir(data_dir_option)
-    with run_lock(data_dir):
-        scope = claim_scope(data_dir, Scope.of(options.shard) if options.shard else None)
+    with session.locked() as held:
+        scope = held.claim(Scope.of(options.shard) if options.shard else None)
         shard = scope.shard
         options = replace(options, shard=shard)
         mapping = load_mapping() if shard else None  # checked before anything is read
-        with (
-            recorded_run(data_dir, command, options.describe()) as record,
-            progress_bars(enabled=show_progress) as bars,
-        ):
-            result = run_extract(data_dir, settings, options, bars=bars)
+        with held.recorded(options.describe(), progress=True) as run:
+            data_dir = held.data_dir
+            result = run_extract(data_dir, settings, options, bars=run.bars)
             facts = record_shared_facts(data_dir, mapping, shard) if shard and mapping else None
             outcome = result_outcome(data_dir, result, scope, facts)
-            record.exit_code = int(outcome.exit_code)
-            record.summary = result.to_json()
-    return outcome
+            return run.done(outcome, recorded=result.to_json())
 
 
 def result_outcome(

@@ -38,23 +38,15 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
-from pipelines.commands.common import (
-    DataDirOption,
-    ExitCode,
-    JsonOption,
-    Outcome,
-    ShardOption,
-    recorded_run,
-    run_command,
-)
+from pipelines.commands.common import DataDirOption, ExitCode, JsonOption, Outcome, ShardOption
 from pipelines.commands.extract import CustomerOption, extract_counts
 from pipelines.commands.extract import render_result as render_extract
+from pipelines.commands.session import CommandSession
 from pipelines.commands.show import push_counts, render_push, summarize_push
 from pipelines.config import (
     ConfigError,
@@ -62,11 +54,10 @@ from pipelines.config import (
     load_metronome_settings,
     load_push_settings,
 )
-from pipelines.datadir import resolve_data_dir, run_lock
+from pipelines.datadir import DataDir
 from pipelines.extract import ExtractOptions, ExtractResult, run_extract
-from pipelines.progress import progress_bars
 from pipelines.push import PushOptions, PushResult, run_push
-from pipelines.shards import SHARD_KEY, Scope, Shard, claim_scope
+from pipelines.shards import SHARD_KEY, Scope, Shard
 from pipelines.shared_facts import record_shared_facts
 
 SHARDED_SYNC = (
@@ -94,11 +85,8 @@ def push(
     data_dir: DataDirOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    run_command(
-        "push",
-        json_output,
-        lambda: push_outcome("push", data_dir, dry_run, shard, show_progress=not json_output),
-    )
+    session = CommandSession("push", data_dir, json_output)
+    session.run(lambda: push_outcome(session, dry_run, shard))
 
 
 def sync(
@@ -115,11 +103,8 @@ def sync(
     options = ExtractOptions(
         full_refresh=full_refresh, customer_ids=tuple(customer) if customer else None, shard=shard
     )
-    run_command(
-        "sync",
-        json_output,
-        lambda: sync_outcome("sync", data_dir, options, dry_run, show_progress=not json_output),
-    )
+    session = CommandSession("sync", data_dir, json_output)
+    session.run(lambda: sync_outcome(session, options, dry_run))
 
 
 def backfill(
@@ -154,73 +139,47 @@ def backfill(
         backfill_end=end.date(),
         customer_ids=tuple(customer) if customer else None,
     )
-    run_command(
-        "backfill",
-        json_output,
-        lambda: sync_outcome("backfill", data_dir, options, dry_run, show_progress=not json_output),
-    )
+    session = CommandSession("backfill", data_dir, json_output)
+    session.run(lambda: sync_outcome(session, options, dry_run))
 
 
-def push_outcome(
-    command: str,
-    data_dir_option: Path | None,
-    dry_run: bool,
-    shard: Shard | None,
-    *,
-    show_progress: bool,
-) -> Outcome:
+def push_outcome(session: CommandSession, dry_run: bool, shard: Shard | None) -> Outcome:
     """Push (or plan, on a dry run) under the lock; the settings are checked first."""
     mapping = load_mapping()
     settings = None if dry_run else load_push_settings()
-    data_dir = resolve_data_dir(data_dir_option)
-    with run_lock(data_dir):
-        scope = claim_scope(data_dir, Scope.of(shard) if shard else None)
+    with session.locked() as held:
+        scope = held.claim(Scope.of(shard) if shard else None)
         options = PushOptions(dry_run=dry_run, scope=scope)
         described = {"dry_run": dry_run, "shard": str(scope.shard) if scope.shard else None}
-        with (
-            recorded_run(data_dir, command, described) as record,
-            progress_bars(enabled=show_progress) as bars,
-        ):
-            result = run_push(data_dir, settings, mapping, options, bars=bars)
-            record.exit_code = int(_exit_code(result.rejects))
-            record.summary = result.to_json()
-    return Outcome(
-        exit_code=_exit_code(result.rejects),
-        payload={"data_dir": str(data_dir.root), **result.to_json()},
-        summary=summarize_push(result),
-        render=lambda console: render_push(console, result),
-        counts=push_counts(result),
-    )
+        with held.recorded(described, progress=True) as run:
+            result = run_push(held.data_dir, settings, mapping, options, bars=run.bars)
+            outcome = Outcome(
+                exit_code=_exit_code(result.rejects),
+                payload={"data_dir": str(held.data_dir.root), **result.to_json()},
+                summary=summarize_push(result),
+                render=lambda console: render_push(console, result),
+                counts=push_counts(result),
+            )
+            return run.done(outcome, recorded=result.to_json())
 
 
-def sync_outcome(
-    command: str,
-    data_dir_option: Path | None,
-    extract: ExtractOptions,
-    dry_run: bool,
-    *,
-    show_progress: bool,
-) -> Outcome:
+def sync_outcome(session: CommandSession, extract: ExtractOptions, dry_run: bool) -> Outcome:
     """Extract, then push, under one lock: the nightly job (and `backfill`)."""
     _refuse_sharded_push(extract.shard, dry_run)  # usage first, before a data dir takes it
     started, began = datetime.now(UTC), time.monotonic()
     metronome = load_metronome_settings()
     mapping = load_mapping()
     settings = None if dry_run else load_push_settings()
-    data_dir = resolve_data_dir(data_dir_option)
-    with run_lock(data_dir):
-        scope = claim_scope(data_dir, Scope.of(extract.shard) if extract.shard else None)
+    with session.locked() as held:
+        data_dir = held.data_dir
+        scope = held.claim(Scope.of(extract.shard) if extract.shard else None)
         _refuse_sharded_push(scope.shard, dry_run)
         extract = replace(extract, shard=scope.shard)
-        described = {**extract.describe(), "dry_run": dry_run}
-        with (
-            recorded_run(data_dir, command, described) as record,
-            progress_bars(enabled=show_progress) as bars,
-        ):
-            extracted = run_extract(data_dir, metronome, extract, bars=bars)
+        with held.recorded({**extract.describe(), "dry_run": dry_run}, progress=True) as run:
+            extracted = run_extract(data_dir, metronome, extract, bars=run.bars)
             facts = record_shared_facts(data_dir, mapping, scope.shard) if scope.shard else None
             options = PushOptions(dry_run=dry_run, scope=scope)
-            pushed = run_push(data_dir, settings, mapping, options, since=started, bars=bars)
+            pushed = run_push(data_dir, settings, mapping, options, since=started, bars=run.bars)
             payload: dict[str, Any] = {
                 "data_dir": str(data_dir.root),
                 "scope": scope.describe(),
@@ -230,9 +189,12 @@ def sync_outcome(
                 "shared_facts": str(facts) if facts else None,
                 "duration_seconds": round(time.monotonic() - began, 3),
             }
-            record.exit_code = int(_exit_code(pushed.rejects))
-            record.summary = payload
+            return run.done(sync_result(data_dir, extracted, pushed, payload), recorded=payload)
 
+
+def sync_result(
+    data_dir: DataDir, extracted: ExtractResult, pushed: PushResult, payload: dict[str, Any]
+) -> Outcome:
     def render(console: Console) -> None:
         render_extract(console, data_dir, extracted)
         render_push(console, pushed)

@@ -55,15 +55,8 @@ from rich.console import Console
 from rich.table import Table
 
 from destinations.fincome import AuthenticationFailed, FincomeClient, FincomeSettings
-from pipelines.commands.common import (
-    DataDirOption,
-    ExitCode,
-    JsonOption,
-    Outcome,
-    RunRecord,
-    recorded_run,
-    run_command,
-)
+from pipelines.commands.common import DataDirOption, ExitCode, JsonOption, Outcome
+from pipelines.commands.session import CommandSession, Run
 from pipelines.config import (
     FINCOME_SECTION,
     ConfigError,
@@ -71,7 +64,7 @@ from pipelines.config import (
     load_mapping,
     load_push_settings,
 )
-from pipelines.datadir import DATA_DIR_ENV, DataDir, resolve_data_dir, run_lock
+from pipelines.datadir import DATA_DIR_ENV, DataDir
 from pipelines.reconcile.documents import SOURCES, money_text
 from pipelines.reconcile.report import write_report
 from pipelines.reconcile.result import Reconciliation
@@ -104,19 +97,19 @@ def reconcile(
     data_dir: DataDirOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    run_command("reconcile", json_output, lambda: reconcile_outcome(data_dir, report))
+    session = CommandSession("reconcile", data_dir, json_output)
+    session.run(lambda: reconcile_outcome(session, report))
 
 
-def reconcile_outcome(data_dir_option: Path | None, report: Path | None) -> Outcome:
+def reconcile_outcome(session: CommandSession, report: Path | None) -> Outcome:
     """Check the settings, take the lock, reconcile, write the report, describe the result."""
     settings = load_push_settings().fincome
     options = load_mapping()
-    data_dir = resolve_data_dir(data_dir_option)
     options_record = {"report": str(report) if report else None}
-    with run_lock(data_dir):
-        _require_staging(data_dir)  # before the run record: that would create the DuckDB file
-        with recorded_run(data_dir, "reconcile", options_record) as record:
-            return _reconcile(data_dir, settings, options, report, record)
+    with session.locked() as held:
+        _require_staging(held.data_dir)  # before the run record: that would create the DuckDB file
+        with held.recorded(options_record) as run:
+            return _reconcile(held.data_dir, settings, options, report, run)
 
 
 def _reconcile(
@@ -124,7 +117,7 @@ def _reconcile(
     settings: FincomeSettings,
     options: MappingOptions,
     report: Path | None,
-    record: RunRecord,
+    run: Run,
 ) -> Outcome:
     try:
         with (
@@ -142,9 +135,7 @@ def _reconcile(
         source = f"data dir {data_dir.root} and Fincome at {settings.base_url}"
         written = write_report(report, result, generated_at=datetime.now(UTC), source=source)
     outcome = result_outcome(data_dir, result, written)
-    record.exit_code = int(outcome.exit_code)
-    record.summary = outcome.payload["totals"]
-    return outcome
+    return run.done(outcome, recorded=outcome.payload["totals"])
 
 
 def result_outcome(data_dir: DataDir, result: Reconciliation, report: Path | None) -> Outcome:

@@ -26,7 +26,6 @@ until the reject resolves; a retry then updates it to the new mapping.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -34,14 +33,13 @@ from rich.console import Console
 from rich.table import Table
 
 from destinations.fincome import LedgerStore
-from pipelines.commands.common import DataDirOption, ExitCode, JsonOption, Outcome, run_command
+from pipelines.commands.common import DataDirOption, ExitCode, JsonOption, Outcome
+from pipelines.commands.session import CommandSession, Held
 from pipelines.config import load_mapping, load_metronome_settings, load_push_settings
-from pipelines.datadir import DataDir, resolve_data_dir, run_lock
 from pipelines.extract import ExtractOptions, run_extract
 from pipelines.frozen import FrozenReject, frozen_note, frozen_rejects
 from pipelines.push import PushOptions, run_push
 from pipelines.rejects import open_reject_keys
-from pipelines.shards import claim_scope
 
 RETRIED_COLUMNS = ("stage", "collection", "record id", "outcome", "created", "updated",
                    "deleted", "reason")  # fmt: skip
@@ -60,13 +58,14 @@ def rejects(
     data_dir: DataDirOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    run_command("rejects", json_output, lambda: rejects_outcome(data_dir, retry))
+    session = CommandSession("rejects", data_dir, json_output)
+    session.run(lambda: rejects_outcome(session, retry))
 
 
-def rejects_outcome(data_dir_option: Path | None, retry: bool) -> Outcome:
-    data_dir = resolve_data_dir(data_dir_option)
-    with run_lock(data_dir):
-        retried = _retry(data_dir) if retry else []
+def rejects_outcome(session: CommandSession, retry: bool) -> Outcome:
+    with session.locked() as held:
+        data_dir = held.data_dir
+        retried = _retry(held) if retry else []
         with data_dir.connect() as db:
             frozen = frozen_rejects(db)
             still_open = [_shown(row, frozen) for row in LedgerStore(db).open_rejects()]
@@ -83,11 +82,12 @@ def rejects_outcome(data_dir_option: Path | None, retry: bool) -> Outcome:
     )
 
 
-def _retry(data_dir: DataDir) -> list[dict[str, Any]]:
+def _retry(held: Held) -> list[dict[str, Any]]:
     """Push the records of every open reject again; what became of each."""
     mapping = load_mapping()
     settings = load_push_settings()
-    scope = claim_scope(data_dir, None)  # a shard retries as a shard
+    data_dir = held.data_dir
+    scope = held.claim(None)  # a shard retries as a shard
     with data_dir.connect() as db:
         retrying = open_reject_keys(db)  # before the extract and transform resolve any
         customers = _customers_of_extract_rejects(LedgerStore(db).open_rejects(stage="extract"))

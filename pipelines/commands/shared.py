@@ -22,21 +22,13 @@ from typing import Annotated
 
 import typer
 
-from pipelines.commands.common import (
-    DataDirOption,
-    ExitCode,
-    JsonOption,
-    Outcome,
-    recorded_run,
-    run_command,
-)
+from pipelines.commands.common import DataDirOption, ExitCode, JsonOption, Outcome
 from pipelines.commands.push import DryRunOption
+from pipelines.commands.session import CommandSession
 from pipelines.commands.show import push_counts, render_push, summarize_push
 from pipelines.config import ConfigError, load_mapping, load_push_settings
-from pipelines.datadir import resolve_data_dir, run_lock
-from pipelines.progress import progress_bars
 from pipelines.push import PushOptions, run_shared_push
-from pipelines.shards import SHARED, claim_scope
+from pipelines.shards import SHARED
 from pipelines.shared_facts import FACTS_FILE, SharedFacts, check_complete
 
 FACTS_KEY = "--facts"
@@ -63,45 +55,36 @@ def push_shared(
     data_dir: DataDirOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    run_command(
-        "push-shared",
-        json_output,
-        lambda: shared_outcome(data_dir, facts, dry_run, show_progress=not json_output),
-    )
+    session = CommandSession("push-shared", data_dir, json_output)
+    session.run(lambda: shared_outcome(session, facts, dry_run))
 
 
-def shared_outcome(
-    data_dir_option: Path | None, facts_paths: list[Path], dry_run: bool, *, show_progress: bool
-) -> Outcome:
+def shared_outcome(session: CommandSession, facts_paths: list[Path], dry_run: bool) -> Outcome:
     """Read and check every shard's facts, then push the shared records under the lock."""
     mapping = load_mapping()
     settings = None if dry_run else load_push_settings()
     files = [_facts_file(path) for path in facts_paths]
     all_facts = check_complete([_read(file) for file in files])
-    data_dir = resolve_data_dir(data_dir_option)
     described = {"dry_run": dry_run, "facts": [str(file) for file in files]}
-    with run_lock(data_dir):
-        claim_scope(data_dir, SHARED)
-        with (
-            recorded_run(data_dir, "push-shared", described) as record,
-            progress_bars(enabled=show_progress) as bars,
-        ):
+    with session.locked() as held:
+        held.claim(SHARED)
+        with held.recorded(described, progress=True) as run:
             options = PushOptions(dry_run=dry_run)
-            result = run_shared_push(data_dir, settings, mapping, all_facts, options, bars=bars)
-            code = ExitCode.REJECTS if result.rejects else ExitCode.OK
-            record.exit_code = int(code)
-            record.summary = result.to_json()
-    return Outcome(
-        exit_code=code,
-        payload={
-            "data_dir": str(data_dir.root),
-            **result.to_json(),
-            "facts": described["facts"],
-        },
-        summary=summarize_push(result),
-        render=lambda console: render_push(console, result),
-        counts=push_counts(result),
-    )
+            result = run_shared_push(
+                held.data_dir, settings, mapping, all_facts, options, bars=run.bars
+            )
+            outcome = Outcome(
+                exit_code=ExitCode.REJECTS if result.rejects else ExitCode.OK,
+                payload={
+                    "data_dir": str(held.data_dir.root),
+                    **result.to_json(),
+                    "facts": described["facts"],
+                },
+                summary=summarize_push(result),
+                render=lambda console: render_push(console, result),
+                counts=push_counts(result),
+            )
+            return run.done(outcome, recorded=result.to_json())
 
 
 def _facts_file(path: Path) -> Path:

@@ -43,8 +43,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from pipelines.commands.common import DataDirOption, ExitCode, JsonOption, Outcome, run_command
-from pipelines.datadir import resolve_data_dir, run_lock
+from pipelines.commands.common import DataDirOption, ExitCode, JsonOption, Outcome
+from pipelines.commands.session import CommandSession
 from pipelines.frozen import frozen_note
 from pipelines.status import gather_status
 
@@ -67,10 +67,11 @@ def status(
     data_dir: DataDirOption = None,
     json_output: JsonOption = False,
 ) -> None:
+    session = CommandSession("status", data_dir, json_output)
+
     def body() -> Outcome:
-        folder = resolve_data_dir(data_dir)
-        with run_lock(folder):
-            report = gather_status(folder, runs=runs)
+        with session.locked() as held:
+            report = gather_status(held.data_dir, runs=runs)
         last = report["runs"][0]["outcome"] if report["runs"] else "no run yet"
         return Outcome(
             exit_code=ExitCode.OK,
@@ -80,7 +81,7 @@ def status(
             counts={"runs": len(report["runs"]), "open_rejects": report["rejects"]["open"]},
         )
 
-    run_command("status", json_output, body)
+    session.run(body)
 
 
 def render_status(console: Console, report: dict[str, Any]) -> None:
