@@ -8,7 +8,7 @@ not exist yet (nothing extracted) reads as empty.
 Customers are streamed in id order, a chunk of customers at a time, so memory stays flat
 however many customers and invoices are staged.
 
-Fingerprints (md5, in SQL) tell a later run what changed without reading rows into Python:
+Fingerprints (in SQL) tell a later run what changed without reading rows into Python:
 per customer, of everything its bundle holds (`customer_fingerprints`), and of the catalog
 (`catalog_fingerprint`). dlt's own columns are left out: a re-extract rewrites them for
 records that did not change.
@@ -199,10 +199,15 @@ class _Tables:
         return [row[0] for row in self.cursor.execute(query + " ORDER BY id", params).fetchall()]
 
     def digests(self, table: str, key: str | None = None) -> str:
-        """SQL: one md5 per row of `table` (`d`), or per `key` of its rows in a stable order
-        (`owner`, `digest`)."""
+        """SQL: one digest per row of `table` (`d`), or per `key` of its rows in a stable
+        order (`owner`, `digest`).
+
+        A row's digest is DuckDB's 64-bit `hash` of its values: 13 times faster than an md5
+        of its JSON on L's invoices (0.06 s against 0.75 s), and two different rows share one
+        with odds of 2^-64. Should a DuckDB upgrade change the function, every customer is
+        mapped again once: it cannot make a changed customer look unchanged."""
         fields = ", ".join(f'"{name}" := "{name}"' for name, _ in self.columns[table])
-        rows = f"SELECT *, md5(to_json(struct_pack({fields}))) AS d FROM {DATASET}.{table}"
+        rows = f"SELECT *, hash(struct_pack({fields}))::VARCHAR AS d FROM {DATASET}.{table}"
         if key is None:
             return rows
         return (
