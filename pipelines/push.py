@@ -1,7 +1,8 @@
 """`run_push`: transform what is staged, plan against the ledger, push parents first.
 
-1. The transform rebuilds `fincome.*` from `metronome_raw.*`; its rejects are stored (and
-   earlier transform rejects it no longer produces are resolved).
+1. The transform brings `fincome.*` up to what is staged in `metronome_raw.*`, mapping only
+   the customers whose inputs changed (`transform/incremental.py`; `full_refresh` maps
+   every one); its rejects are stored (and those it no longer produces are resolved).
 2. `plan.plan_push` compares the desired state with the ledger (what Fincome holds under an
    open transform reject is frozen: left as it is). `rejects --retry` plans only the records
    of the rejects it took before it began (`PushOptions.retrying`: the transform resolves
@@ -42,7 +43,7 @@ from pipelines.shards import ACCOUNT, SHARED, Scope
 from pipelines.shared_facts import SharedFacts, merged_shared_rows
 from pipelines.stopping import raise_if_stopped
 from pipelines.transform.options import MappingOptions
-from pipelines.transform.runner import run_transform, write_desired_state
+from pipelines.transform.runner import TransformResult, run_transform, write_desired_state
 
 log = logging.getLogger(__name__)
 
@@ -55,12 +56,14 @@ class PushOptions:
     # resolve those they no longer produce); only their records are pushed
     retrying: tuple[RejectKey, ...] | None = None
     scope: Scope = ACCOUNT  # a shard pushes its customers' records, not the shared ones
+    full_refresh: bool = False  # map every customer again, changed or not
 
 
 @dataclass
 class PushResult:
     transformed: dict[str, int]
     plan: PushPlan
+    mapped: int = 0  # customers the transform mapped (the others kept their rows)
     done: dict[str, dict[str, int]] = field(default_factory=dict)
     rejects: list[dict[str, Any]] = field(default_factory=list)
     requests: dict[str, Any] = field(default_factory=dict)
@@ -79,6 +82,7 @@ class PushResult:
             "dry_run": self.dry_run,
             "scope": self.scope.describe(),
             "transformed": self.transformed,
+            "mapped": self.mapped,
             "plan": {
                 name: {
                     **counts,
@@ -117,8 +121,18 @@ def run_push(
     as_of = options.as_of or datetime.now(UTC)
     whole = options.scope == ACCOUNT
 
-    def desired(db: duckdb.DuckDBPyConnection) -> dict[str, int]:
-        return _transform(db, data_dir, mapping, as_of, with_shared=whole)
+    def desired(db: duckdb.DuckDBPyConnection) -> TransformResult:
+        result = run_transform(
+            db,
+            mapping,
+            as_of,
+            spool_dir=data_dir.root,
+            with_shared=whole,
+            full_refresh=options.full_refresh,
+        )
+        release_freed_memory()
+        store_transform_rejects(LedgerStore(db), result.rejects)
+        return result
 
     return _run(data_dir, settings, options, desired, since=since, bars=bars)
 
@@ -137,9 +151,9 @@ def run_shared_push(
     of every shard (`shared_facts.py`); the data dir's ledger holds only those."""
     options = replace(options or PushOptions(), scope=SHARED)
 
-    def desired(db: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    def desired(db: duckdb.DuckDBPyConnection) -> TransformResult:
         rows = merged_shared_rows(facts, mapping)
-        return write_desired_state(db, rows, spool_dir=data_dir.root).counts
+        return write_desired_state(db, rows, spool_dir=data_dir.root)
 
     return _run(data_dir, settings, options, desired, since=since, bars=bars)
 
@@ -148,7 +162,7 @@ def _run(
     data_dir: DataDir,
     settings: PushSettings | None,
     options: PushOptions,
-    desired: Callable[[duckdb.DuckDBPyConnection], dict[str, int]],
+    desired: Callable[[duckdb.DuckDBPyConnection], TransformResult],
     *,
     since: datetime | None,
     bars: Bars | None,
@@ -160,7 +174,13 @@ def _run(
         transformed = desired(db)
         retry = None if options.retrying is None else RetryReport(db, options.retrying)
         plan = _plan(db, options)
-        result = PushResult(transformed, plan, dry_run=options.dry_run, scope=options.scope)
+        result = PushResult(
+            transformed.counts,
+            plan,
+            transformed.mapped,
+            dry_run=options.dry_run,
+            scope=options.scope,
+        )
         if options.dry_run:
             result.steps = _count_steps(planned_waves(db, plan))
         elif plan.writes:
@@ -173,20 +193,6 @@ def _run(
         result.retried = retry.outcomes(db) if retry else []
     result.duration_seconds = round(time.monotonic() - started, 3)
     return result
-
-
-def _transform(
-    db: duckdb.DuckDBPyConnection,
-    data_dir: DataDir,
-    mapping: MappingOptions,
-    as_of: datetime,
-    *,
-    with_shared: bool,
-) -> dict[str, int]:
-    result = run_transform(db, mapping, as_of, spool_dir=data_dir.root, with_shared=with_shared)
-    release_freed_memory()
-    store_transform_rejects(LedgerStore(db), result.rejects)
-    return result.counts
 
 
 def _plan(db: duckdb.DuckDBPyConnection, options: PushOptions) -> PushPlan:
