@@ -178,7 +178,7 @@ def sync_outcome(session: CommandSession, extract: ExtractOptions, dry_run: bool
         with held.recorded({**extract.describe(), "dry_run": dry_run}, progress=True) as run:
             extracted = run_extract(data_dir, metronome, extract, bars=run.bars)
             facts = record_shared_facts(data_dir, mapping, scope.shard) if scope.shard else None
-            options = PushOptions(dry_run=dry_run, scope=scope)
+            options = PushOptions(dry_run=dry_run, scope=scope, full_refresh=extract.full_refresh)
             pushed = run_push(data_dir, settings, mapping, options, since=started, bars=run.bars)
             payload: dict[str, Any] = {
                 "data_dir": str(data_dir.root),
