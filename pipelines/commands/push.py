@@ -6,12 +6,15 @@
      "exit_code": 0 | 3 | 1 | 2 | 75, "data_dir": "/abs/path", "dry_run": false,
      "scope": {"kind": "account" | "shard" | "shared", "index": 1 | null, "count": 3 | null},
      "transformed": {"customers": 300, ..., "credit_note_line_items": 12},   # desired rows
+     "mapped": 12,                   # customers mapped this run (the others kept their rows)
      "plan": {"customers": {"create": 3, "update": 1, "delete": 0, "embedded": 0, "stale": 0,
                             "frozen": 0,  # held as last pushed while a transform reject is open
                             "money": {"create": {}, "update": {}, "delete": {}}},
               "invoices": {..., "money": {"create": {"USD": "1234.50", "EUR": "99"}, ...}},
               ...},                                # every collection, in push order
      "done": {"customers": {"created": 3, "updated": 1, "deleted": 0}, ...},  # {} on a dry run
+     "steps": {"customers": {"create": 3, "update": 1}, ...},  # a dry run only: what it
+                                     # would send, built like a push's, not sent
      "rejects": [{"stage": "transform" | "push", "collection": "invoices",
                   "record_id": "...", "reason": "..."}],
      "requests": {"attempts": 12, "retries": 0, "throttled": 0, "by_status": {"201": 12}},
