@@ -147,13 +147,7 @@ def pull(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _our_source(args: argparse.Namespace) -> Any:
-    settings = metronome_settings(args)
-    source = metronome_source(
-        api_token=settings.api_token,
-        base_url=settings.base_url,
-        requests_per_second=settings.requests_per_second,
-        max_concurrency=settings.max_concurrency,
-    )
+    source = metronome_source(metronome_settings(args).resolve())
     return source.with_resources("customers", "invoices")
 
 

@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import inspect
 import typing
 from typing import Any
 
 import dlt
-from dlt.common.configuration.exceptions import ConfigurationValueError
+from dlt.common.configuration.exceptions import (
+    ConfigFieldMissingException,
+    ConfigurationValueError,
+    ConfigValueCannotBeCoercedException,
+    ValueNotSecretException,
+)
 
 from destinations.fincome import CollectionPaths, FincomeSettings, fincome
 from httpkit import InsecureBaseURLError, check_base_url
@@ -25,7 +29,9 @@ from pipelines.logs import register_secret
 from pipelines.sizes import size_bytes
 from pipelines.transform.config import load_mapping_options
 from pipelines.transform.options import MappingConfigError, MappingOptions
-from sources.metronome import MetronomeSettings, metronome_source
+from sources.metronome import MetronomeSettings
+from sources.metronome import SettingsProblem as MetronomeSettingsProblem
+from sources.metronome.settings import resolve as resolve_metronome_settings
 
 METRONOME_SECTION = "sources.metronome"
 FINCOME_SECTION = "destination.fincome"
@@ -54,40 +60,44 @@ def check_known_keys(namespace: Namespace) -> None:
         raise ConfigError(found.key, found.problem)
 
 
-# Every table under [sources] is ours (the project has one source); its keys are the
-# source's arguments, which dlt reads there when the source is used on its own.
-_SOURCE_ARGUMENTS = frozenset(inspect.signature(metronome_source).parameters)
-SOURCES = Namespace("sources", {tuple(METRONOME_SECTION.split(".")): _SOURCE_ARGUMENTS})
+# Every table under [sources] is ours (the project has one source); its keys are the fields
+# of the settings the source resolves there when used on its own too.
+SOURCES = Namespace(
+    "sources",
+    {tuple(METRONOME_SECTION.split(".")): frozenset(MetronomeSettings.get_resolvable_fields())},
+)
 
 
 def load_metronome_settings() -> MetronomeSettings:
-    """The `[sources.metronome]` settings, validated; the token comes from secrets only."""
+    """`[sources.metronome]` resolved by dlt into `MetronomeSettings`, which checks each
+    value; its problems are named by their variable here. The token comes from secrets only."""
     check_known_keys(SOURCES)
-    types = typing.get_type_hints(MetronomeSettings)
-    values: dict[str, Any] = {}
-    for field in dataclasses.fields(MetronomeSettings):
-        value = _read(f"{METRONOME_SECTION}.{field.name}", types[field.name])
-        if value is not None:
-            values[field.name] = value
-    token_key = f"{METRONOME_SECTION}.api_token"
-    if not values.get("api_token"):
-        raise ConfigError(
-            env_key(token_key),
-            "not set (export it, or put api_token under [sources.metronome] in .dlt/secrets.toml)",
-        )
-    settings = MetronomeSettings(**values)
-    if problems := settings.problems():
-        name, problem = next(iter(problems.items()))
-        raise ConfigError(env_key(f"{METRONOME_SECTION}.{name}"), problem)
     try:
-        check_base_url(
-            settings.base_url,
-            key=env_key(f"{METRONOME_SECTION}.base_url"),
-            allow_insecure_http=settings.allow_insecure_http,
-        )
-    except InsecureBaseURLError as exc:
-        raise ConfigError(exc.key, str(exc).removeprefix(f"{exc.key}: ")) from None
+        settings = resolve_metronome_settings()
+    except ConfigFieldMissingException:  # the token: every other field has a default
+        raise ConfigError(
+            env_key(f"{METRONOME_SECTION}.api_token"),
+            "not set (export it, or put api_token under [sources.metronome] in .dlt/secrets.toml)",
+        ) from None
+    except ValueNotSecretException as exc:  # dlt reads secrets only from secret providers
+        raise ConfigError(
+            env_key(f"{METRONOME_SECTION}.api_token"),
+            f"found in {exc.provider_name}, which holds no secrets: put api_token under "
+            "[sources.metronome] in .dlt/secrets.toml, or export it",
+        ) from None
+    except ConfigValueCannotBeCoercedException as exc:
+        key = env_key(f"{METRONOME_SECTION}.{exc.field_name}")
+        raise ConfigError(key, f"must be {_expected(exc.hint)}") from None
+    except MetronomeSettingsProblem as exc:
+        raise ConfigError(env_key(f"{METRONOME_SECTION}.{exc.key}"), exc.problem) from None
+    register_secret(settings.api_token)  # masked in every log line
     return settings
+
+
+def _expected(hint: Any) -> str:
+    """What a value of type `hint` must be (`float | None`: a number)."""
+    kind = next((t for t in typing.get_args(hint) if t is not type(None)), hint)
+    return _EXPECTED.get(kind, getattr(kind, "__name__", str(kind)))
 
 
 def _read(dotted: str, expected: type) -> Any:

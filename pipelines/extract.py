@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Sequence
 from contextlib import closing
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from datetime import time as clock_time
 from typing import Any
@@ -148,7 +148,7 @@ def run_extract(
         arrow_allocates_with_malloc()
         resumed = _finish_pending(pipeline, data_dir)
         source = metronome_source(
-            **asdict(settings),
+            settings.resolve(),  # as given: dlt reads no configuration over settings built by hand
             full_refresh=options.full_refresh,
             backfill_start=_midnight(options.backfill_start),
             backfill_end=_midnight(options.backfill_end),

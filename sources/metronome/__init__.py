@@ -13,7 +13,9 @@ transformer: size dlt's `[extract] workers` like `max_concurrency`), from a wind
 customer's cursor decides (see `cursors.py`).
 
     pipeline = dlt.pipeline("metronome", destination="duckdb", dataset_name="metronome_raw")
-    pipeline.run(metronome_source())  # token from SOURCES__METRONOME__API_TOKEN
+    pipeline.run(metronome_source())  # [sources.metronome], token: SOURCES__METRONOME__API_TOKEN
+    settings = MetronomeSettings(api_token=token, base_url=url).resolve()  # checked, as given
+    pipeline.run(metronome_source(settings))
 """
 
 from __future__ import annotations
@@ -47,12 +49,11 @@ from sources.metronome.settings import (
     CREDIT_TYPE_COLUMNS,
     CUSTOMER_COLUMNS,
     CUSTOMER_PLAN_COLUMNS,
-    DEFAULT_BASE_URL,
     INVOICE_COLUMNS,
-    MAX_PAGE_SIZE,
     PLAN_CHARGE_COLUMNS,
     PLAN_COLUMNS,
     MetronomeSettings,
+    SettingsProblem,
     type_hinted_columns_only,
 )
 
@@ -63,6 +64,7 @@ __all__ = [
     "MetronomeClient",
     "MetronomeSettings",
     "ProgressSink",
+    "SettingsProblem",
     "metronome_source",
 ]
 
@@ -73,19 +75,10 @@ def _log_reject(reject: ExtractReject) -> None:
     log.warning("%s %s not staged: %s", reject.collection, reject.record_id, reject.reason)
 
 
-@dlt.source(name="metronome", max_table_nesting=0)
+@dlt.source(name="metronome", max_table_nesting=0, spec=MetronomeSettings)
 def metronome_source(
+    settings: MetronomeSettings = dlt.config.value,
     *,
-    api_token: str = dlt.secrets.value,
-    base_url: str = DEFAULT_BASE_URL,
-    page_size: int = MAX_PAGE_SIZE,
-    lookback_days: int = 45,
-    requests_per_second: float = 8.0,
-    max_concurrency: int = 4,
-    timeout_seconds: float = 60.0,
-    max_attempts: int = 8,
-    retry_budget_seconds: float = 120.0,
-    allow_insecure_http: bool = False,
     full_refresh: bool = False,
     backfill_start: datetime | None = None,
     backfill_end: datetime | None = None,
@@ -98,13 +91,10 @@ def metronome_source(
     """Metronome's billing objects, read incrementally per customer.
 
     Args:
-        api_token: bearer token (secret).
-        base_url: API root; plain http only for loopback unless `allow_insecure_http`.
-        page_size: `limit` of every list call (1..100).
-        lookback_days: how far before a customer's latest billing period each run re-reads.
-        requests_per_second: client-side pacing shared by all threads; 0 turns it off.
-        max_concurrency: HTTP connections for the parallel per-customer reads.
-        timeout_seconds, max_attempts, retry_budget_seconds: per-request limits.
+        settings: how to reach Metronome, used whole. Resolved settings (`.resolve()`,
+            `settings.resolve`) are taken as given; otherwise dlt resolves them from
+            `[sources.metronome]` (their values are then defaults under the configuration's).
+            An unusable value is a `SettingsProblem`.
         full_refresh: re-read every invoice and rebuild the per-customer cursors.
         backfill_start, backfill_end: re-read only these billing periods (Metronome's
             `starting_on`/`ending_before`); no cursor moves.
@@ -114,24 +104,10 @@ def metronome_source(
         on_progress: told when a customer is listed and when its invoices are read.
         request_stats: counts every HTTP attempt, for run reports.
     """
-    settings = MetronomeSettings(
-        api_token=api_token,
-        base_url=base_url,
-        page_size=page_size,
-        lookback_days=lookback_days,
-        requests_per_second=requests_per_second,
-        max_concurrency=max_concurrency,
-        timeout_seconds=timeout_seconds,
-        max_attempts=max_attempts,
-        retry_budget_seconds=retry_budget_seconds,
-        allow_insecure_http=allow_insecure_http,
-    )
-    if problems := settings.problems():
-        raise ValueError("; ".join(f"{name} {why}" for name, why in problems.items()))
     type_hinted_columns_only(dlt.current.source_schema())
     client = MetronomeClient.from_settings(settings, stats=request_stats)
     plan = InvoiceReadPlan(
-        lookback_days=lookback_days,
+        lookback_days=settings.lookback_days,
         full_refresh=full_refresh,
         backfill=_backfill_window(backfill_start, backfill_end),
     )

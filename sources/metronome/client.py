@@ -34,9 +34,8 @@ from httpkit import (
 )
 from sources.metronome.listing import ANY_JSON, OBJECT, ListingProgress, Shape
 from sources.metronome.paging import QUERY_CURSOR, PageRequest, Paging
-from sources.metronome.settings import MAX_PAGE_SIZE, MetronomeSettings
+from sources.metronome.settings import BASE_URL_KEY, MAX_PAGE_SIZE, MetronomeSettings
 
-BASE_URL_KEY = "SOURCES__METRONOME__BASE_URL"
 TOKEN_KEY = "SOURCES__METRONOME__API_TOKEN"
 BUDGET_KEY = "SOURCES__METRONOME__RETRY_BUDGET_SECONDS"
 # the setting to check for each kind of `httpkit.SetupFault`

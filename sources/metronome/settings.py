@@ -10,15 +10,20 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, fields
 from urllib.parse import urlsplit
 
+from dlt.common.configuration import configspec, resolve_configuration
+from dlt.common.configuration.specs import BaseConfiguration
 from dlt.common.data_types import TDataType
 from dlt.common.schema import Schema
 from dlt.common.schema.typing import TColumnSchema
+from dlt.common.typing import TSecretStrValue
 
+from httpkit import InsecureBaseURLError, check_base_url
 from httpkit.headers import credential_problem
 
+SECTIONS = ("sources", "metronome")  # where dlt reads the settings; the source's own section
+BASE_URL_KEY = "SOURCES__METRONOME__BASE_URL"
 DEFAULT_BASE_URL = "https://api.metronome.com"
 MAX_PAGE_SIZE = 100  # Metronome caps `limit` at 100 on every list endpoint
 
@@ -62,14 +67,17 @@ MAX_SECONDS = 86_400.0
 _VERSION_SUFFIX = re.compile(r"/v\d+/*$")
 
 
-@dataclass(frozen=True, kw_only=True)
-class MetronomeSettings:
-    """Everything needed to talk to Metronome; field names are the config keys.
+@configspec
+class MetronomeSettings(BaseConfiguration):
+    """Everything needed to talk to Metronome, declared once: field names are the keys of
+    `[sources.metronome]` (`SOURCES__METRONOME__<FIELD>`), which dlt resolves (`resolve`).
 
-    `requests_per_second = 0` turns client-side pacing off (for local emulators).
+    `requests_per_second = 0` turns client-side pacing off (for local emulators). The token
+    is typed secret: dlt then reads it only from secrets (never config.toml) and its trace
+    keeps no value (asked as a plain `str`, dlt's trace.pickle kept it in clear).
     """
 
-    api_token: str
+    api_token: TSecretStrValue = None  # type: ignore[assignment]  # dlt: a required secret
     base_url: str = DEFAULT_BASE_URL
     page_size: int = MAX_PAGE_SIZE
     lookback_days: int = 45
@@ -81,10 +89,18 @@ class MetronomeSettings:
     allow_insecure_http: bool = False
 
     def __repr__(self) -> str:  # never show the token, even in a debugger or a traceback
-        shown = ", ".join(
-            f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.name != "api_token"
-        )
+        shown = ", ".join(f"{name}={self[name]!r}" for name in self if name != "api_token")
         return f"MetronomeSettings(api_token=***, {shown})"
+
+    def on_resolved(self) -> None:
+        """dlt calls it once every value is read: the token loses surrounding whitespace (a
+        secret mounted from a file ends in a newline, which httpx refused quoting the secret),
+        then the first unusable value is a `SettingsProblem`."""
+        if self.api_token is None:  # built by hand without one: dlt reports a missing secret
+            raise SettingsProblem("api_token", "not set")
+        self.api_token = self.api_token.strip()
+        if problems := self.problems():
+            raise SettingsProblem(*next(iter(problems.items())))
 
     def problems(self) -> dict[str, str]:
         """Invalid fields and why, by field name; empty when the settings are usable.
@@ -93,7 +109,7 @@ class MetronomeSettings:
         """
         checks: dict[str, str | None] = {
             "api_token": _token_problem(self.api_token),
-            "base_url": _base_url_problem(self.base_url),
+            "base_url": _base_url_problem(self.base_url, self.allow_insecure_http),
             "page_size": _unless(1 <= self.page_size <= MAX_PAGE_SIZE, "must be between 1 and 100"),
             "lookback_days": _unless(
                 0 <= self.lookback_days <= MAX_LOOKBACK_DAYS,
@@ -111,6 +127,21 @@ class MetronomeSettings:
         return {name: problem for name, problem in checks.items() if problem}
 
 
+def resolve(settings: MetronomeSettings | None = None) -> MetronomeSettings:
+    """`settings` (default: all from configuration) with what it leaves unset read from
+    `[sources.metronome]`, checked; dlt's exceptions, or a `SettingsProblem`, when unusable."""
+    return resolve_configuration(settings or MetronomeSettings(), sections=SECTIONS)
+
+
+class SettingsProblem(ValueError):
+    """A value no request can use; `key` is its field (the config key)."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"{key} {problem}")
+        self.key = key
+        self.problem = problem
+
+
 def _unless(ok: bool, problem: str) -> str | None:
     return None if ok else problem
 
@@ -122,7 +153,11 @@ def _token_problem(token: str) -> str | None:
     return f"{problem}; secrets are sent as an HTTP header" if problem else None
 
 
-def _base_url_problem(base_url: str) -> str | None:
+def _base_url_problem(base_url: str, allow_insecure_http: bool) -> str | None:
+    try:
+        check_base_url(base_url, key=BASE_URL_KEY, allow_insecure_http=allow_insecure_http)
+    except InsecureBaseURLError as exc:
+        return str(exc).removeprefix(f"{exc.key}: ")
     parts = urlsplit(base_url)
     version = _VERSION_SUFFIX.search(parts.path)
     if version is None:

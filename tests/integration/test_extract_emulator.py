@@ -360,7 +360,7 @@ def test_a_package_left_by_an_interrupted_run_is_loaded_first(
     from sources.metronome import metronome_source
 
     interrupted = extract_pipeline(data_dir)
-    interrupted.extract(metronome_source(**dataclasses.asdict(settings), customer_ids=["nobody"]))
+    interrupted.extract(metronome_source(settings.resolve(), customer_ids=["nobody"]))
     assert interrupted.has_pending_data  # killed after extract: never normalized nor loaded
 
     result = run_extract(data_dir, settings)
@@ -378,7 +378,7 @@ def test_a_package_left_before_dlt_saved_its_schema_is_loaded_with_the_run(
     from sources.metronome import metronome_source
 
     interrupted = extract_pipeline(data_dir)
-    interrupted.extract(metronome_source(**dataclasses.asdict(settings), customer_ids=["nobody"]))
+    interrupted.extract(metronome_source(settings.resolve(), customer_ids=["nobody"]))
     working = data_dir.dlt_dir / interrupted.pipeline_name
     shutil.rmtree(working / "schemas")
     state = json.loads((working / "state.json").read_text())

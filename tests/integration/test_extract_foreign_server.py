@@ -70,13 +70,14 @@ def test_a_foreign_server_is_extracted_whole(
 
 
 def test_the_next_run_asks_only_for_recent_periods(
-    foreign: tuple[str, list[Request]], tmp_path: Path
+    foreign: tuple[str, list[Request]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _, seen = foreign
     pipeline(tmp_path).run(metronome_source()).raise_on_failed_jobs()
     seen.clear()
 
-    pipeline(tmp_path).run(metronome_source(lookback_days=10)).raise_on_failed_jobs()
+    monkeypatch.setenv("SOURCES__METRONOME__LOOKBACK_DAYS", "10")
+    pipeline(tmp_path).run(metronome_source()).raise_on_failed_jobs()
 
     windows = {
         r.path_params["cid"]: r.query_params.get("starting_on")

@@ -106,7 +106,6 @@ LOADERS: dict[str, Callable[[], Any]] = {
         "DESTINATION__FINCOME__LOADER_FILE_FORMAT",  # dlt's destination reads it
         "DESTINATION__FINCOME__LEDGER_PATH",  # the fincome() destination reads it
         "DESTINATION__FINCOME__DESTINATION_NAME",
-        "SOURCES__METRONOME__FULL_REFRESH",  # the metronome_source reads it
         "DESTINATION__DUCKDB__CREDENTIALS",  # another destination: dlt's, not ours
         "DESTINATION__POSTGRES__CREDENTIALS",
     ],

@@ -91,7 +91,7 @@ def test_metronome_settings_name_each_unusable_field(
 
 def test_the_source_refuses_them_too_without_the_token() -> None:
     with pytest.raises(ValueError, match="api_token holds a control character") as raised:
-        metronome_source(api_token=f"{TOKEN}\n")
+        metronome_source(MetronomeSettings(api_token=f"{TOKEN}\nmore"))
     assert TOKEN not in str(raised.value)
 
 

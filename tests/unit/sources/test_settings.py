@@ -82,5 +82,5 @@ def test_an_empty_token_is_a_problem() -> None:
 
 def test_the_source_types_only_hinted_columns() -> None:
     # found by fuzzing: dlt took a name like "0001-01-01T00:00:00+14:00" for a timestamp
-    source = metronome_source(api_token=TOKEN)
+    source = metronome_source(MetronomeSettings(api_token=TOKEN))
     assert "iso_timestamp" not in source.schema.settings.get("detections", [])
