@@ -1,9 +1,10 @@
 """Send ready steps: bounded concurrency, one wave after another, the ledger kept as they land.
 
 Each wave is sent by `max_concurrency` workers (the client's; its pacing and retry policy on
-every request), each taking the wave's next step as soon as it is free; the next wave starts
-once every step of this one is answered, so a child never races its parent. An answer is
-settled by the worker that got it:
+every request), each taking the next step as soon as it is free; the next wave starts once
+every step of this one is answered, so a child never races its parent. The calling thread
+reads the steps ahead of the workers and writes the ledger, so no worker waits on DuckDB.
+An answer is noted by the worker that got it:
 
 - acknowledged: what the step records goes to the ledger (a delete forgets the record), and
   an open push reject of that record is resolved;
@@ -18,6 +19,7 @@ kill loses at most the last few acknowledgements, which the next run's 409 -> up
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
@@ -32,6 +34,8 @@ from destinations.fincome.ledger import LedgerEntry, LedgerStore, Reject
 from destinations.fincome.waves import Step
 
 FLUSH_EVERY = 500
+AHEAD = 256  # steps read ahead of the workers (a page of bodies is read at a time anyway)
+PUT_SECONDS = 0.2  # how long the reader waits for room before it writes the ledger instead
 DONE_WORD = {"create": "created", "update": "updated", "delete": "deleted"}
 
 StepListener = Callable[[Step, str], None]  # (step, "created" | ... | "rejected")
@@ -82,27 +86,36 @@ class Executor:
         return settled.report
 
     def _run_wave(self, pool: ThreadPoolExecutor, wave: Iterable[Step], settled: _Settled) -> None:
-        steps = iter(wave)
-        taking = threading.Lock()  # the wave reads its pages lazily: one reader at a time
+        """The calling thread reads the wave's steps ahead into a queue and writes the ledger;
+        the workers only send and note the answers, so neither waits on DuckDB."""
+        ready: queue.Queue[Step | None] = queue.Queue(maxsize=AHEAD)
         failures: list[BaseException] = []
 
         def work() -> None:
-            while not failures:
-                with taking:
-                    step = next(steps, None)
-                if step is None:
-                    return
+            while (step := ready.get()) is not None:
+                if failures:
+                    continue  # another worker met a fatal error: drop what is queued
                 try:
                     action = self._write(step)
                 except RequestRejected as error:
                     settled.refused(step, error)
                 except BaseException as error:
-                    failures.append(error)  # the other workers take no new step
-                    raise
+                    failures.append(error)
                 else:
                     settled.acknowledged(step, action)
 
-        wait([pool.submit(work) for _ in range(self.client.max_concurrency)])
+        workers = [pool.submit(work) for _ in range(self.client.max_concurrency)]
+        try:
+            for step in wave:
+                if failures:
+                    break
+                while not _put(ready, step):
+                    settled.flush_if_due()
+                settled.flush_if_due()
+        finally:
+            for _ in workers:
+                ready.put(None)  # the workers drain the queue, so there is always room soon
+            wait(workers)
         if failures:
             raise failures[0]
 
@@ -114,6 +127,14 @@ class Executor:
             assert step.body is not None
             return self.client.update(step.collection, step.item_id, step.body).action
         return self.client.delete(step.collection, step.item_id).action
+
+
+def _put(ready: queue.Queue[Step | None], step: Step) -> bool:
+    try:
+        ready.put(step, timeout=PUT_SECONDS)
+    except queue.Full:
+        return False
+    return True
 
 
 class _Settled:
@@ -160,18 +181,25 @@ class _Settled:
 
     def _answered(self) -> None:
         self.unflushed += 1
+
+    def flush_if_due(self) -> None:
         if self.unflushed >= FLUSH_EVERY:
-            self._flush()
+            self.flush()
 
     def flush(self) -> None:
+        """Write what was answered since the last flush; called from one thread only, and
+        outside the lock, so the workers go on noting answers meanwhile."""
         with self._lock:
-            self._flush()
-
-    def _flush(self) -> None:
-        self.ledger.record(self.recorded)
-        for name, ids in self.forgotten.items():
+            recorded, forgotten, resolved, rejects = (
+                self.recorded,
+                self.forgotten,
+                self.resolved,
+                self.rejects,
+            )
+            self._clear()
+        self.ledger.record(recorded)
+        for name, ids in forgotten.items():
             self.ledger.forget(name, ids)
-        self.ledger.add_rejects(self.rejects)
-        for name, ids in self.resolved.items():
+        self.ledger.add_rejects(rejects)
+        for name, ids in resolved.items():
             self.ledger.resolve_rejects("push", name, ids)
-        self._clear()
