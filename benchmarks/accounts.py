@@ -109,6 +109,9 @@ class MetronomeIdeal:
         return sum(self.by_endpoint.values())
 
 
+CONTRACT_PAGE = 20
+
+
 def metronome_ideal(metronome: Emulator, page_size: int = PAGE_SIZE) -> MetronomeIdeal:
     """Pages of `page_size` per list endpoint (an empty list still costs one page).
 
@@ -119,15 +122,18 @@ def metronome_ideal(metronome: Emulator, page_size: int = PAGE_SIZE) -> Metronom
     customers = state["customers"]
     archived = sum(1 for customer in customers if customer.get("archived_at"))
     invoices_of = Counter(invoice["customer_id"] for invoice in state["invoices"])
+    contracts_of = Counter(contract["customer_id"] for contract in state["contracts"])
     plans = state["plans"]
 
-    def pages(count: int) -> int:
-        return max(1, math.ceil(count / page_size))
+    def pages(count: int, size: int = page_size) -> int:
+        return max(1, math.ceil(count / size))
 
     by_endpoint = {
         "customers (active, then archived)": pages(len(customers) - archived) + pages(archived),
         "customer plans": sum(pages(len(p)) for p in state["customer_plans"].values()),
         "invoices": sum(pages(invoices_of[c["id"]]) for c in customers),
+        # Metronome answers at most 20 contracts a page
+        "contracts": sum(pages(contracts_of[c["id"]], CONTRACT_PAGE) for c in customers),
         "plans": pages(len(plans)),
         "plan details": len(plans),
         "plan charges": sum(pages(len(plan["charges"])) for plan in plans),
