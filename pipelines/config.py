@@ -10,11 +10,11 @@ Secret values never appear in a message.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import typing
 from typing import Any
 
 import dlt
+from dlt.common.configuration import resolve_configuration
 from dlt.common.configuration.exceptions import (
     ConfigFieldMissingException,
     ConfigurationValueError,
@@ -22,8 +22,8 @@ from dlt.common.configuration.exceptions import (
     ValueNotSecretException,
 )
 
-from destinations.fincome import CollectionPaths, FincomeSettings, fincome
-from httpkit import InsecureBaseURLError, check_base_url
+from destinations.fincome import FincomeSettings
+from destinations.fincome.settings import SettingsProblem
 from pipelines.config_keys import KeyPath, Namespace, config_problem, is_close
 from pipelines.logs import register_secret
 from pipelines.sizes import size_bytes
@@ -36,7 +36,6 @@ from sources.metronome.settings import resolve as resolve_metronome_settings
 METRONOME_SECTION = "sources.metronome"
 FINCOME_SECTION = "destination.fincome"
 SECRET_KEYS = frozenset({"api_token", "api_key"})
-DEFAULT_BATCH_SIZE = 200
 
 _EXPECTED = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
 
@@ -131,10 +130,9 @@ def _read_secret(dotted: str) -> str | None:
 
 @dataclasses.dataclass(frozen=True)
 class PushSettings:
-    """The Fincome client settings plus how the push hands rows to the destination."""
+    """What a push needs from the configuration: the Fincome settings, whole."""
 
     fincome: FincomeSettings
-    batch_size: int = DEFAULT_BATCH_SIZE
 
 
 def _is_fincome(path: KeyPath) -> bool:
@@ -143,65 +141,34 @@ def _is_fincome(path: KeyPath) -> bool:
     return len(path) > 1 and is_close(path[1], FINCOME_SECTION.split(".")[1])
 
 
-@functools.cache
-def destination_namespace() -> Namespace:
-    """[destination.fincome]: what dlt's destination reads there (its own settings such as
-    `loader_file_format`, and the `fincome()` function's arguments such as `ledger_path`);
-    `paths` holds collection names, which `CollectionPaths` checks."""
-    known = frozenset(fincome().spec.get_resolvable_fields())
-    return Namespace("destination", {tuple(FINCOME_SECTION.split(".")): known}, owns=_is_fincome)
+# [destination.fincome]: the fields of the one spec dlt resolves there; `paths` holds
+# collection names, which the spec checks.
+DESTINATION = Namespace(
+    "destination",
+    {tuple(FINCOME_SECTION.split(".")): frozenset(FincomeSettings.get_resolvable_fields())},
+    owns=_is_fincome,
+)
 
 
 def load_push_settings() -> PushSettings:
-    """The `[destination.fincome]` settings, validated; the key comes from secrets only."""
-    check_known_keys(destination_namespace())
-    key = env_key(f"{FINCOME_SECTION}.api_key")
-    api_key = _read(f"{FINCOME_SECTION}.api_key", str)
-    if not api_key:
+    """`[destination.fincome]` resolved by dlt into `FincomeSettings`, which checks each
+    value; its problems are named by their variable here. The key comes from secrets only."""
+    check_known_keys(DESTINATION)
+    if not _read_secret(f"{FINCOME_SECTION}.api_key"):  # also masks it in every log line
         raise ConfigError(
-            key,
+            env_key(f"{FINCOME_SECTION}.api_key"),
             "not set (export it, or put api_key under [destination.fincome] in .dlt/secrets.toml)",
         )
-    values: dict[str, Any] = {"api_key": api_key}
-    for name, expected in _FINCOME_KNOBS.items():
-        value = _read(f"{FINCOME_SECTION}.{name}", expected)
-        if value is not None:
-            values[name] = value
-    rate = values.pop("requests_per_second", None)
-    if rate is not None:
-        values["requests_per_second"] = rate or None  # 0 turns pacing off
-    batch_size = values.pop("batch_size", DEFAULT_BATCH_SIZE)
-    if batch_size < 1:
-        raise ConfigError(env_key(f"{FINCOME_SECTION}.batch_size"), "must be 1 or more")
     try:
-        values["paths"] = CollectionPaths.from_mapping(
-            _read(f"{FINCOME_SECTION}.paths", dict) or None
+        settings = resolve_configuration(
+            FincomeSettings(), sections=tuple(FINCOME_SECTION.split("."))
         )
-        settings = FincomeSettings(**values)
-        check_base_url(
-            settings.base_url,
-            key=env_key(f"{FINCOME_SECTION}.base_url"),
-            allow_insecure_http=settings.allow_insecure_http,
-        )
-    except InsecureBaseURLError as exc:
-        raise ConfigError(exc.key, str(exc).removeprefix(f"{exc.key}: ")) from None
-    except ValueError as exc:  # FincomeSettings names the dotted key first
-        dotted, _, problem = str(exc).partition(" ")
-        raise ConfigError(env_key(dotted.rstrip(":")), problem or str(exc)) from None
-    return PushSettings(fincome=settings, batch_size=batch_size)
-
-
-_FINCOME_KNOBS: dict[str, type] = {
-    "base_url": str,
-    "api_key_header": str,
-    "requests_per_second": float,
-    "max_concurrency": int,
-    "timeout_seconds": float,
-    "max_attempts": int,
-    "retry_budget_seconds": float,
-    "allow_insecure_http": bool,
-    "batch_size": int,
-}
+    except ConfigValueCannotBeCoercedException as exc:
+        key = env_key(f"{FINCOME_SECTION}.{exc.field_name}")
+        raise ConfigError(key, f"must be {_expected(exc.hint)}") from None
+    except SettingsProblem as exc:
+        raise ConfigError(env_key(f"{FINCOME_SECTION}.{exc.key}"), exc.problem) from None
+    return PushSettings(fincome=settings)
 
 
 MAPPING = Namespace("mapping", {("mapping",): frozenset(MappingOptions.model_fields)})

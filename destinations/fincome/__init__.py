@@ -4,7 +4,7 @@ from destinations.fincome import fincome, FincomeClient
 """
 
 from destinations.fincome.client import FincomeClient, WriteResult
-from destinations.fincome.destination import FincomePushFailed, fincome
+from destinations.fincome.destination import FincomePushFailed, FincomeRecordsRefused, fincome
 from destinations.fincome.errors import (
     AuthenticationFailed,
     Conflict,
@@ -29,6 +29,7 @@ __all__ = [
     "FincomeClient",
     "FincomeError",
     "FincomePushFailed",
+    "FincomeRecordsRefused",
     "FincomeSettings",
     "LedgerEntry",
     "LedgerStore",

@@ -1,222 +1,234 @@
-"""The `fincome` dlt destination: any dlt pipeline can upsert Fincome-shaped rows with it.
+"""The `fincome` dlt destination: rows of any dlt pipeline, pushed by the one push path.
 
     pipeline = dlt.pipeline("x", destination=fincome())
-    pipeline.run(rows, table_name="customers")        # table name = Fincome collection
-    # better: also pass columns=column_hints("customers") (see hints.py) so dlt never
-    # retypes text that looks like a timestamp
+    pipeline.run([customers, invoices, ...])   # table name = Fincome collection, any order
+    # pass columns=column_hints(collection) with each table (hints.py), so dlt never retypes
+    # text that looks like a timestamp
 
-Configuration comes from `[destination.fincome]` (env `DESTINATION__FINCOME__<KEY>`) or from
-arguments to `fincome(...)`: `api_key` (secret), `base_url`, `api_key_header`,
-`requests_per_second` (0 turns pacing off), `max_concurrency`, `timeout_seconds`,
-`max_attempts`, `retry_budget_seconds`, `allow_insecure_http`, `paths` (collection path
-overrides), `ledger_path`, `batch_size`.
+A thin adapter: load jobs do nothing by themselves; once dlt has every file of a load,
+`complete_load` reads them all, stages the rows as desired state (`staged_load.py`) and sends
+what the ledger lacks through the same diff, waves and executor as billing-sync's push. So
+whatever order the tables and batches come in, one run lands the whole graph, parents first.
+The client and the ledger live for that one load; nothing is shared between loads.
 
-Rows are in Fincome's shape, one table per collection (see `schema.py`): upserted by `id`;
-`_deleted: true` deletes; invoices and credit notes may embed their lines as a list under
-`invoice_line_items` / `credit_note_line_items`. The ledger (`fincome_sync.*` tables in the
-DuckDB file `ledger_path`, by default `fincome_ledger.duckdb` in dlt's local directory, i.e.
-the working directory unless DLT_LOCAL_DIR is set) remembers what Fincome acknowledged, so rows
-it already holds are not sent again. Keep one ledger per Fincome account. The file stays open
-while batches keep coming and is closed two seconds after the last one (`close_ledgers()`
-closes it at once).
+Settings: `FincomeSettings` (`settings.py`), from `[destination.fincome]`, env
+`DESTINATION__FINCOME__<KEY>`, or keyword arguments to `fincome(...)`. The ledger
+(`fincome_sync.ledger` / `rejects`) is the DuckDB file `ledger_path`, by default
+`fincome_ledger.duckdb` in the pipeline's working folder (`<pipelines_dir>/<pipeline name>/`,
+dlt's local state of that pipeline: never the current directory). Keep one ledger per
+Fincome account; a pipeline dropped (or in dev_mode) starts a new ledger, whose first run
+sends every row again, which Fincome's 409 turns into updates (no duplicate).
 
-A `_deleted` row is always sent as a DELETE (a stale ledger must not keep a row alive in
-Fincome; 404 counts as done); a credit note's lines the ledger knows are deleted first.
-
-Parents go before children: dlt does not order load jobs by dependency, so load parent
-collections in earlier runs (one `run` per collection in `schema.PUSH_ORDER`); a row whose
-parent Fincome does not know comes back as a 422 and lands in the rejects, never blocking.
-Within a batch, rows go out concurrently, except that a row waits for the rows of the same
-batch it references (a customer's `root_parent_id`, a line's proration target); across
-batches, give parents first (dlt keeps the order of the rows of a table).
-Auth failures and errors left after every retry fail the load (the package stays pending; a
-rerun converges because every write is an idempotent upsert).
+How a load ends:
+- every record went through (or needed nothing): the load succeeds;
+- Fincome refused some (422, another non-auth 4xx) or a row could not become a request:
+  they are in `fincome_sync.rejects` with their reasons, everything else landed, and the load
+  fails with `FincomeRecordsRefused` naming how many and where. Like any failed dlt load its
+  package stays pending; the next `run` finishes it without sending anything again (the
+  refusals are recorded, not retried), so it never blocks later runs. Send the records
+  again (fixed) to retry them; one that goes through resolves its reject;
+- a refused key, retries spent, a table that is not a collection: `FincomePushFailed`. The
+  package stays pending and the next run pushes it again: what Fincome acknowledged is in the
+  ledger, so only the rest is sent.
 """
 
 from __future__ import annotations
 
-import atexit
-import threading
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+import logging
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
 import dlt
+from dlt.common.configuration.container import Container
+from dlt.common.destination import Destination, DestinationCapabilitiesContext
+from dlt.common.destination.client import JobClientBase, LoadJob
 from dlt.common.destination.exceptions import DestinationTerminalException
-from dlt.common.schema import TTableSchema
-from dlt.common.typing import TDataItems
+from dlt.common.destination.typing import PreparedTableSchema
+from dlt.common.schema import Schema
+from dlt.common.schema.utils import is_dlt_table_or_column
+from dlt.common.storages.load_package import (
+    LoadPackageStateInjectableContext,
+    commit_load_package_state,
+    destination_state,
+)
+from dlt.destinations.file_batching import JsonlFileBatchIterator
+from dlt.destinations.job_impl import FinalizedLoadJob
 
 from destinations.fincome.client import FincomeClient
 from destinations.fincome.errors import AuthenticationFailed, FincomeError
-from destinations.fincome.ledger_pool import LedgerPool
-from destinations.fincome.push import BatchPusher, BatchReport
-from destinations.fincome.schema import collection
-from destinations.fincome.settings import (
-    CONFIG_SECTION,
-    DEFAULT_API_KEY_HEADER,
-    DEFAULT_BASE_URL,
-    CollectionPaths,
-    FincomeSettings,
-)
+from destinations.fincome.ledger import LedgerStore
+from destinations.fincome.schema import COLLECTIONS
+from destinations.fincome.settings import CONFIG_SECTION, FincomeSettings
+from destinations.fincome.staged_load import StagedLoad
 
+if TYPE_CHECKING:
+    from dlt.common.storages.load_package import PackageStorage
+
+log = logging.getLogger(__name__)
 DEFAULT_LEDGER_FILE = "fincome_ledger.duckdb"
-DEFAULT_BATCH_SIZE = 200
+REFUSED_KEY = "fincome_refused"  # in the package's state: its push ran, this many refused
+READ_BATCH = 1000
 
 
 class FincomePushFailed(DestinationTerminalException):
-    """The load cannot go on: a refused key, a misconfiguration, or Fincome unreachable.
+    """The load stopped: a refused key, a misconfiguration, or Fincome unreachable.
 
     Terminal, not transient: the client already spent its retry budget, and dlt's in-run
     retries would only multiply it. The package stays pending for the next run.
     """
 
 
-@dlt.destination(
-    name="fincome",
-    batch_size=DEFAULT_BATCH_SIZE,
-    loader_file_format="typed-jsonl",
-    naming_convention="direct",  # column names are Fincome's field names, untouched
-    max_table_nesting=0,  # embedded lines and custom_properties arrive as lists and dicts
-    skip_dlt_columns_and_tables=True,
-)
-def fincome(
-    items: TDataItems,
-    table: TTableSchema,
-    *,
-    api_key: str = dlt.secrets.value,
-    base_url: str = DEFAULT_BASE_URL,
-    api_key_header: str = DEFAULT_API_KEY_HEADER,
-    requests_per_second: float = 10.0,
-    max_concurrency: int = 8,
-    timeout_seconds: float = 60.0,
-    max_attempts: int = 8,
-    retry_budget_seconds: float = 120.0,
-    allow_insecure_http: bool = False,
-    paths: dict[str, str] | None = None,
-    ledger_path: str | None = None,
-) -> None:
-    """Upsert one batch of rows of the collection named by the table."""
-    try:
-        settings = FincomeSettings(
-            api_key=api_key,
-            base_url=base_url,
-            api_key_header=api_key_header,
-            requests_per_second=requests_per_second or None,
-            max_concurrency=max_concurrency,
-            timeout_seconds=timeout_seconds,
-            max_attempts=max_attempts,
-            retry_budget_seconds=retry_budget_seconds,
-            allow_insecure_http=allow_insecure_http,
-            paths=CollectionPaths.from_mapping(paths),
-        )
-        client = shared_client(settings)
-    except ValueError as exc:  # includes an unsafe base URL; the message names the key
-        raise FincomePushFailed(f"bad Fincome configuration: {exc}") from exc
-    push_batch(items, table, client=client, ledger_path=resolve_ledger_path(ledger_path))
+class FincomeRecordsRefused(DestinationTerminalException):
+    """The load landed except for records now in `fincome_sync.rejects`."""
 
 
-def push_batch(
-    items: TDataItems | str,
-    table: TTableSchema,
-    *,
-    client: FincomeClient,
-    ledger_path: Path,
-) -> BatchReport:
-    """Push one dlt batch; rows get back the keys dlt dropped because they were None."""
-    if isinstance(items, str):
-        raise FincomePushFailed("the fincome destination needs batch_size > 0 (rows, not files)")
-    name = str(table["name"])
-    try:
-        spec = collection(name)
-    except KeyError as exc:
-        raise FincomePushFailed(f"table {name!r} is not a Fincome collection: {exc}") from None
-    columns = table.get("columns", {})
+class fincome(Destination[FincomeSettings, "FincomeLoadClient"]):  # dlt's style
+    """`fincome(**settings)`: any field of `FincomeSettings`, overriding the configuration."""
+
+    spec = FincomeSettings
+
+    def _raw_capabilities(self) -> DestinationCapabilitiesContext:
+        caps = DestinationCapabilitiesContext.generic_capabilities("typed-jsonl")
+        caps.supported_loader_file_formats = ["typed-jsonl"]
+        caps.naming_convention = "direct"  # column names are Fincome's field names, untouched
+        caps.max_table_nesting = 0  # embedded lines and custom_properties stay lists and dicts
+        caps.supports_ddl_transactions = False
+        caps.supports_transactions = False
+        return caps
+
+    @property
+    def client_class(self) -> type[FincomeLoadClient]:
+        return FincomeLoadClient
+
+    def __init__(self, **settings: Any) -> None:
+        super().__init__(**settings)
+
+
+class FincomeLoadClient(JobClientBase):
+    """dlt's job client for one schema; the push happens when a load completes."""
+
+    config: FincomeSettings
+
+    def __init__(
+        self, schema: Schema, config: FincomeSettings, capabilities: DestinationCapabilitiesContext
+    ) -> None:
+        super().__init__(schema, config, capabilities)
+        self.config = config
+
+    def initialize_storage(self, truncate_tables: Any = None) -> None:
+        pass
+
+    def is_storage_initialized(self) -> bool:
+        return True
+
+    def drop_storage(self) -> None:
+        pass
+
+    def create_load_job(
+        self, table: PreparedTableSchema, file_path: str, load_id: str, restore: bool = False
+    ) -> LoadJob:
+        """Nothing to do per file: `complete_load` reads them all, once every one is in."""
+        return FinalizedLoadJob(file_path)
+
+    def complete_load(self, load_id: str) -> None:
+        state = destination_state()
+        if REFUSED_KEY in state:
+            log.warning(
+                "load %s: pushed before, %s record(s) refused then are in %s.rejects",
+                load_id, state[REFUSED_KEY], "fincome_sync",
+            )  # fmt: skip
+            return
+        files = _collection_files(load_id, self.schema)
+        path = ledger_path(self.config)
+        refused = self._push(load_id, files, path)
+        if refused:
+            state[REFUSED_KEY] = refused
+            commit_load_package_state()
+            raise FincomeRecordsRefused(
+                f"{refused} record(s) of load {load_id} refused, by Fincome or as unsendable: "
+                f"see fincome_sync.rejects (stage 'push') in {path}; everything else landed. "
+                "They are not sent again until a later run gives them again"
+            )
+
+    def _push(self, load_id: str, files: list[tuple[str, str]], path: Path) -> int:
+        """Stage the load's rows, push them, and return how many records were refused."""
+        ledger = LedgerStore.open(path)
+        staged = StagedLoad(ledger, "fincome_load_" + load_id.replace(".", "_"))
+        try:
+            for table, file in files:
+                columns = self.schema.get_table(table)["columns"]
+                for batch in JsonlFileBatchIterator(file, READ_BATCH, 0):
+                    staged.add(table, restored_rows(batch, columns))
+            with FincomeClient.from_settings(self.config) as client:
+                report = staged.push(client)
+        except AuthenticationFailed as exc:
+            raise FincomePushFailed(
+                f"Fincome refused the API key ({exc}); check {CONFIG_SECTION}.api_key and "
+                f"{CONFIG_SECTION}.api_key_header"
+            ) from exc
+        except FincomeError as exc:
+            raise FincomePushFailed(
+                f"the push of load {load_id} stopped: {exc}. What Fincome acknowledged is in "
+                "the ledger; the next run continues from there"
+            ) from exc
+        finally:
+            staged.drop()
+            ledger.close()
+        log.info("fincome load %s: %s", load_id, dict(report.done))
+        return report.rejected + len(staged.refused)
+
+    def __enter__(self) -> FincomeLoadClient:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        pass
+
+
+def ledger_path(settings: FincomeSettings) -> Path:
+    """`ledger_path`, or `fincome_ledger.duckdb` in the running pipeline's working folder."""
+    if settings.ledger_path:
+        return Path(settings.ledger_path).expanduser().resolve()
+    return Path(dlt.current.pipeline().working_dir).resolve() / DEFAULT_LEDGER_FILE
+
+
+def _collection_files(load_id: str, schema: Schema) -> list[tuple[str, str]]:
+    """(collection, file path) of every job of the load, in a stable order; a table that is
+    not a Fincome collection refuses the load before anything is sent."""
+    storage: PackageStorage = Container()[LoadPackageStateInjectableContext].storage
+    files = []
+    for job in storage.get_load_package_jobs(load_id)["completed_jobs"]:
+        table = job.table_name
+        if is_dlt_table_or_column(table, schema._dlt_tables_prefix):
+            continue
+        if table not in COLLECTIONS:
+            known = ", ".join(COLLECTIONS)
+            raise FincomePushFailed(f"table {table!r} is not a Fincome collection (known: {known})")
+        relative = storage.get_job_file_path(load_id, "completed_jobs", job.file_name())
+        files.append((table, storage.storage.make_full_path(relative)))
+    return sorted(files)
+
+
+def restored_rows(
+    batch: list[dict[str, Any]], columns: Mapping[str, Any]
+) -> Iterator[dict[str, Any]]:
+    """The rows as they were given to dlt: keys dropped for None are back, values dlt moved
+    to a variant column folded into their column."""
     variants = _variant_bases(columns)
     plain = [name for name in columns if name not in variants]
-    rows = [_restored(item, plain, variants) for item in items]
-    try:
-        with _ledgers.ledger(ledger_path) as ledger:
-            report = BatchPusher(client, ledger).push(spec, rows)
-    except AuthenticationFailed as exc:
-        raise FincomePushFailed(
-            f"Fincome refused the API key ({exc}); check {CONFIG_SECTION}.api_key and "
-            f"{CONFIG_SECTION}.api_key_header"
-        ) from exc
-    except FincomeError as exc:
-        raise FincomePushFailed(
-            f"pushing {name} stopped: {exc}. What Fincome acknowledged is in the ledger; "
-            "the next run continues from there"
-        ) from exc
-    _notify_batch_done(name, len(rows))
-    return report
-
-
-BatchListener = Callable[[str, int], None]  # (collection, rows Fincome answered)
-_listeners: list[BatchListener] = []
-_listeners_lock = threading.Lock()
-
-
-@contextmanager
-def batch_listener(listener: BatchListener) -> Iterator[None]:
-    """Tell `listener` how many rows of which collection each batch finished, while inside.
-
-    A batch is finished once Fincome answered every row of it and the ledger holds what
-    it acknowledged: this counts rows done, not rows read. Called from dlt's load
-    threads, so the listener must be thread-safe.
-    """
-    with _listeners_lock:
-        _listeners.append(listener)
-    try:
-        yield
-    finally:
-        with _listeners_lock:
-            _listeners.remove(listener)
-
-
-def _notify_batch_done(collection: str, rows: int) -> None:
-    with _listeners_lock:
-        listeners = list(_listeners)
-    for listener in listeners:
-        listener(collection, rows)
-
-
-def resolve_ledger_path(ledger_path: str | None) -> Path:
-    if ledger_path:
-        return Path(ledger_path).expanduser().resolve()
-    return Path(dlt.current.run_context().local_dir).resolve() / DEFAULT_LEDGER_FILE
-
-
-_clients: dict[FincomeSettings, FincomeClient] = {}
-_clients_lock = threading.Lock()
-_ledgers = LedgerPool()
-
-
-def close_ledgers() -> None:
-    """Close the ledger files now instead of a moment after the last batch."""
-    _ledgers.close_all()
-
-
-def shared_client(settings: FincomeSettings) -> FincomeClient:
-    """One client per distinct settings for the whole process.
-
-    Batches and parallel load jobs share it, so pacing (and what 429s taught it) carries
-    from one batch to the next and `max_concurrency` bounds the whole process.
-    """
-    with _clients_lock:
-        client = _clients.get(settings)
-        if client is None:
-            client = _clients[settings] = FincomeClient.from_settings(settings)
-        return client
-
-
-@atexit.register
-def close_clients_and_ledgers() -> None:
-    close_ledgers()
-    with _clients_lock:
-        for client in _clients.values():
-            client.close()
-        _clients.clear()
+    for item in batch:
+        row = {**dict.fromkeys(plain), **item}
+        for variant, base in variants.items():
+            value = row.pop(variant, None)
+            if value is not None and row.get(base) is None:
+                row[base] = value
+        yield row
 
 
 def _variant_bases(columns: Mapping[str, Any]) -> dict[str, str]:
@@ -232,15 +244,3 @@ def _variant_bases(columns: Mapping[str, Any]) -> dict[str, str]:
             if base in columns:
                 bases[name] = base
     return bases
-
-
-def _restored(
-    item: Mapping[str, Any], columns: list[str], variants: Mapping[str, str]
-) -> dict[str, Any]:
-    """The row as it was sent to dlt: keys dropped for None are back, variants folded in."""
-    row = {**dict.fromkeys(columns), **item}
-    for variant, base in variants.items():
-        value = row.pop(variant, None)
-        if value is not None and row.get(base) is None:
-            row[base] = value
-    return row

@@ -14,7 +14,7 @@ from dlt.common.data_types import TDataType
 from dlt.common.schema import TColumnSchema
 
 from destinations.fincome.schema import FieldKind, collection
-from destinations.fincome.steps import DELETED_FLAG
+from destinations.fincome.staged_load import DELETED_FLAG
 
 DLT_TYPES: dict[FieldKind, TDataType] = {
     "string": "text",

@@ -18,7 +18,6 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 
 from destinations.fincome import LedgerStore, fincome
 from destinations.fincome.body import canonical_body, embedded_rows
-from destinations.fincome.destination import close_ledgers
 from destinations.fincome.schema import EMBEDDED_CHILD
 from tests.fixtures.fincome import FincomeEmulator
 from tests.unit.destinations.samples import Row, count_rows, graph, load_in_push_order
@@ -142,28 +141,29 @@ def test_a_package_replayed_after_a_failed_load_converges(
     fincome_api: FincomeEmulator, make_pipeline: MakePipeline, tmp_path: Path
 ) -> None:
     rows = {"products": [{"id": f"prod_{i}", "name": f"Product {i}"} for i in range(6)]}
-    # the third create fails for good: the load stops after two acknowledged batches
+    # the third create fails for good: the load stops after two acknowledged creates
     fincome_api.set_faults(
         rules=[{"method": "POST", "path_contains": "/products", "skip": 2, "times": 99}]
     )
-    pipeline = make_pipeline(batch_size=1, max_attempts=2, max_concurrency=1)
-    with pytest.raises(PipelineStepFailed, match="pushing products stopped"):
+    pipeline = make_pipeline(max_attempts=2, max_concurrency=1)
+    with pytest.raises(PipelineStepFailed, match=r"the push of load \S+ stopped"):
         pipeline.run(rows["products"], table_name="products")
     assert pipeline.has_pending_data
     fincome_api.clear_faults()
-    pipeline.run()  # dlt replays the pending package from the failed batch on
+    pipeline.run()  # dlt replays the pending package: what was acknowledged is not resent
     assert not pipeline.has_pending_data
     assert held(fincome_api) == expected_state(rows)
     assert ledger(tmp_path).open_rejects() == []
 
 
-def test_a_refused_row_lands_in_rejects_and_never_blocks(
+def test_a_refused_row_lands_in_rejects_fails_the_load_and_never_blocks(
     fincome_api: FincomeEmulator, make_pipeline: MakePipeline, tmp_path: Path
 ) -> None:
     customers = graph()["customers"]
     orphan = {"id": "cus_orphan", "name": "Orphan", "root_parent_id": "cus_missing"}
     pipeline = make_pipeline()
-    pipeline.run([*customers, orphan], table_name="customers")
+    with pytest.raises(PipelineStepFailed, match=r"1 record\(s\) of load \S+ refused"):
+        pipeline.run([*customers, orphan], table_name="customers")
     assert set(fincome_api.state()["customers"]) == {"cus_parent", "cus_1"}
     [reject] = ledger(tmp_path).open_rejects()
     assert (reject["stage"], reject["collection"], reject["record_id"]) == (
@@ -174,8 +174,12 @@ def test_a_refused_row_lands_in_rejects_and_never_blocks(
     assert "root_parent_id" in reject["reason"]
     assert reject["detail"][0]["loc"] == ["body", "root_parent_id"]
     assert reject["payload"]["root_parent_id"] == "cus_missing"
-    # the next run goes on, the reject stays open, and a fixed row resolves it
-    pipeline.run([*customers, orphan], table_name="customers")
+    pipeline.run()  # finishes the package without sending anything again
+    assert not pipeline.has_pending_data
+    # given again, it is sent again and refused again; a fixed row resolves it
+    with pytest.raises(PipelineStepFailed, match=r"1 record\(s\) of load \S+ refused"):
+        pipeline.run([*customers, orphan], table_name="customers")
+    pipeline.run()
     [again] = ledger(tmp_path).open_rejects()
     assert again["attempts"] == 2
     pipeline.run([{**orphan, "root_parent_id": "cus_parent"}], table_name="customers")
@@ -228,16 +232,28 @@ def test_a_removed_line_and_a_deleted_row_are_deleted(
     load_in_push_order(pipeline, rows)
     dropped = rows["invoices"][0]["invoice_line_items"].pop()
     rows["subscriptions"] = [{"id": "sub_1", "_deleted": True}]
-    rows["customers"] = [{"id": "cus_1", "_deleted": True}]
+    rows["credit_notes"] = [{"id": "cn_1", "_deleted": True}]
     load_in_push_order(pipeline, rows)
     state = fincome_api.state()
     assert dropped["id"] not in state["invoice_line_items"]
     assert "sub_1" not in state["subscriptions"]
-    assert "cus_1" in state["customers"]  # the seed has no customer delete: rejected instead
-    [reject] = ledger(tmp_path).open_rejects()
-    assert reject["reason"] == "customers cannot be deleted: the Fincome API has no delete for it"
+    assert "cn_1" not in state["credit_notes"]
+    assert state["credit_note_line_items"] == {}  # its lines went first, each once
+    assert fincome_api.requests()["by_status"].get("404", 0) == 0
     held_lines = ledger(tmp_path).children("invoice_line_items", ["inv_1"])
     assert held_lines == {"inv_1": ["inv_1:L0"]}
+
+
+def test_a_delete_the_seed_has_no_route_for_is_refused(
+    fincome_api: FincomeEmulator, make_pipeline: MakePipeline, tmp_path: Path
+) -> None:
+    pipeline = make_pipeline()
+    load_in_push_order(pipeline, {"customers": graph()["customers"]})
+    with pytest.raises(PipelineStepFailed, match=r"1 record\(s\) of load \S+ refused"):
+        pipeline.run([{"id": "cus_1", "_deleted": True}], table_name="customers")
+    assert "cus_1" in fincome_api.state()["customers"]
+    [reject] = ledger(tmp_path).open_rejects()
+    assert reject["reason"] == "customers cannot be deleted: the Fincome API has no delete for it"
 
 
 def test_the_api_key_never_appears_in_errors_logs_or_files(
@@ -255,7 +271,6 @@ def test_the_api_key_never_appears_in_errors_logs_or_files(
     shown = "".join(traceback.format_exception(raised.value))
     assert "Fincome refused the API key" in shown
     assert "destination.fincome.api_key" in shown
-    close_ledgers()
     written = [path.read_bytes() for path in tmp_path.rglob("*") if path.is_file()]
     assert written  # the ledger, dlt's state, schemas and traces
     for secret in (wrong_key, fincome_api.api_key):

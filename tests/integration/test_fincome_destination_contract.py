@@ -18,7 +18,6 @@ import pytest
 
 from destinations.fincome import fincome
 from destinations.fincome.body import canonical_body, embedded_rows
-from destinations.fincome.destination import close_ledgers
 from destinations.fincome.schema import EMBEDDED_CHILD
 from tests.fixtures.foreign import HEADER, KEY, ContractServer
 from tests.unit.destinations.samples import Row, graph, load_in_push_order
@@ -94,7 +93,6 @@ def test_a_lost_ledger_converges_on_any_server(
     server = contract_fincome
     rows = graph()
     load_in_push_order(pipeline, rows)
-    close_ledgers()
     (tmp_path / "ledger.duckdb").unlink()
     load_in_push_order(pipeline, rows)
     assert canonical(server.records) == given(rows)

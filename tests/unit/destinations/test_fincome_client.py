@@ -258,7 +258,7 @@ def test_bad_knobs_name_their_key() -> None:
         FincomeClient(api_key="")
     with pytest.raises(ValueError, match=r"destination\.fincome\.max_concurrency"):
         FincomeClient(api_key=KEY, max_concurrency=0)
-    with pytest.raises(ValueError, match=r"destination\.fincome\.paths: unknown endpoint"):
+    with pytest.raises(ValueError, match=r"destination\.fincome\.paths has unknown endpoint"):
         FincomeClient(api_key=KEY, paths={"invoice_lines": "/x"})
 
 

@@ -17,10 +17,10 @@ from dlt.common.configuration.providers.toml import (
 
 from pipelines.config import (
     DATA_DIR,
+    DESTINATION,
     MAPPING,
     SOURCES,
     ConfigError,
-    destination_namespace,
     load_duckdb_memory_limit,
     load_mapping,
     load_metronome_settings,
@@ -73,6 +73,7 @@ UNKNOWN_VARIABLES = [
     ("MAPPING__LINE_TYPES__PROD_1", "did you mean MAPPING__LINE_TYPES?"),
     ("DESTINATION__FINCOM__API_KEY", "did you mean DESTINATION__FINCOME__API_KEY?"),
     ("DESTINATION__FINCOME__PATH", "did you mean DESTINATION__FINCOME__PATHS?"),
+    ("DESTINATION__FINCOME__BATCH_SIZE", "unknown setting"),  # no batches: one push per load
     ("DATA_DIR__DUCKDB_MEMORY_LIMT", "did you mean DATA_DIR__DUCKDB_MEMORY_LIMIT?"),
 ]
 
@@ -103,7 +104,6 @@ LOADERS: dict[str, Callable[[], Any]] = {
 @pytest.mark.parametrize(
     "variable",
     [
-        "DESTINATION__FINCOME__LOADER_FILE_FORMAT",  # dlt's destination reads it
         "DESTINATION__FINCOME__LEDGER_PATH",  # the fincome() destination reads it
         "DESTINATION__FINCOME__DESTINATION_NAME",
         "DESTINATION__DUCKDB__CREDENTIALS",  # another destination: dlt's, not ours
@@ -114,12 +114,12 @@ def test_what_dlt_reads_and_other_destinations_are_not_refused(
     monkeypatch: pytest.MonkeyPatch, variable: str
 ) -> None:
     monkeypatch.setenv(variable, "1")
-    namespace = SOURCES if variable.startswith("SOURCES") else destination_namespace()
+    namespace = SOURCES if variable.startswith("SOURCES") else DESTINATION
     assert config_problem(namespace) is None
 
 
 def test_the_committed_config_has_no_unknown_key() -> None:
-    for namespace in (SOURCES, destination_namespace(), MAPPING, DATA_DIR):
+    for namespace in (SOURCES, DESTINATION, MAPPING, DATA_DIR):
         assert config_problem(namespace) is None
 
 
@@ -168,7 +168,7 @@ def test_ids_inside_known_tables_and_sections_of_dlt_are_not_looked_at(
     config_toml: SettingsTomlProvider, sections: tuple[str, ...], key: str, value: object
 ) -> None:
     config_toml.set_value(key, value, None, *sections)
-    for namespace in (SOURCES, destination_namespace(), MAPPING, DATA_DIR):
+    for namespace in (SOURCES, DESTINATION, MAPPING, DATA_DIR):
         assert config_problem(namespace) is None
 
 

@@ -98,7 +98,7 @@ def test_the_source_refuses_them_too_without_the_token() -> None:
 @pytest.mark.parametrize(
     ("fields", "problem"),
     [
-        ({"api_key": f"{TOKEN}\n"}, "destination.fincome.api_key holds a control character"),
+        ({"api_key": f"{TOKEN}\nx"}, "destination.fincome.api_key holds a control character"),
         ({"api_key_header": "X API KEY"}, "destination.fincome.api_key_header 'X API KEY' is"),
         ({"timeout_seconds": INF}, "destination.fincome.timeout_seconds must be a finite"),
         ({"requests_per_second": NAN}, "destination.fincome.requests_per_second must be a"),
@@ -107,7 +107,7 @@ def test_the_source_refuses_them_too_without_the_token() -> None:
 )
 def test_fincome_settings_refuse_them_naming_the_key(fields: dict[str, Any], problem: str) -> None:
     with pytest.raises(ValueError, match=r"^destination\.fincome\.") as raised:
-        FincomeSettings(**{"api_key": TOKEN, **fields})
+        FincomeSettings(**{"api_key": TOKEN, **fields}).resolve()
     assert str(raised.value).startswith(problem)
     assert TOKEN not in str(raised.value)
 
