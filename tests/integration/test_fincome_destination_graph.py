@@ -88,3 +88,16 @@ def test_a_run_with_a_refused_record_fails_naming_it_then_the_next_run_does_not(
     assert fincome_api.requests()["total"] == sent
     pipeline.run(resources(six_collections()))  # later runs go on as usual
     assert not pipeline.has_pending_data
+
+
+def test_the_ledger_defaults_to_the_pipelines_working_folder_not_the_current_one(
+    fincome_api: FincomeEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    monkeypatch.chdir(checkout)
+    destination = fincome(base_url=fincome_api.url, api_key=fincome_api.api_key)
+    pipeline = dlt.pipeline("mine", destination=destination, pipelines_dir=str(tmp_path / "dlt"))
+    pipeline.run(graph()["products"], table_name="products", columns=column_hints("products"))
+    assert (Path(pipeline.working_dir) / "fincome_ledger.duckdb").is_file()
+    assert list(checkout.iterdir()) == []
