@@ -31,7 +31,7 @@ import dlt
 import httpx
 import orjson
 
-from destinations.fincome import FincomeClient, fincome
+from destinations.fincome import FincomeClient, FincomeSettings, fincome
 from sandbox.__main__ import DEFAULT_FINCOME_API_KEY
 
 LATENCIES_MS = (0, 20)
@@ -63,9 +63,10 @@ def bare(url: str, rows: list[dict[str, Any]], concurrency: int) -> float:
 
 
 def client(url: str, rows: list[dict[str, Any]], concurrency: int) -> float:
-    with FincomeClient(
+    settings = FincomeSettings(
         base_url=url, api_key=KEY, requests_per_second=None, max_concurrency=concurrency
-    ) as fincome_client:
+    )
+    with FincomeClient(settings) as fincome_client:
         return _timed(
             lambda: _fan_out(lambda row: fincome_client.create("customers", row), rows, concurrency)
         )

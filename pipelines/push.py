@@ -223,7 +223,7 @@ def _push(
             counter = counters[step.collection] = bars.counter(f"push {step.collection}", total)
         counter.advance(1)
 
-    with FincomeClient.from_settings(settings.fincome) as client:
+    with FincomeClient(settings.fincome) as client:
 
         def after_wave() -> None:
             raise_if_stopped("the push, between waves")

@@ -36,11 +36,7 @@ from destinations.fincome.reads import Metrics, Views
 from destinations.fincome.schema import EMBEDDED_CHILD, collection
 from destinations.fincome.settings import (
     CONFIG_SECTION,
-    DEFAULT_API_KEY_HEADER,
-    DEFAULT_BASE_URL,
-    CollectionPaths,
     FincomeSettings,
-    check_knobs,
 )
 from httpkit import (
     AdaptivePacer,
@@ -49,7 +45,6 @@ from httpkit import (
     ResilientSender,
     RetryPolicy,
     WaitBeyondBudget,
-    check_base_url,
     setup_fault,
 )
 
@@ -85,77 +80,52 @@ class FincomeClient:
 
     def __init__(
         self,
+        settings: FincomeSettings,
         *,
-        api_key: str,
-        base_url: str = DEFAULT_BASE_URL,
-        api_key_header: str = DEFAULT_API_KEY_HEADER,
-        requests_per_second: float | None = 10.0,
-        max_concurrency: int = 8,
-        timeout: float = 60.0,
         retry_policy: RetryPolicy | None = None,
-        allow_insecure_http: bool = False,
-        paths: Mapping[str, str] | CollectionPaths | None = None,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] | None = None,
     ) -> None:
-        """`transport` replaces the network (tests); `sleep` is used for every wait (tests)."""
-        check_knobs(
-            api_key=api_key,
-            api_key_header=api_key_header,
-            requests_per_second=requests_per_second,
-            max_concurrency=max_concurrency,
-            timeout_seconds=timeout,
-        )
-        self.base_url = check_base_url(
-            base_url, key=f"{CONFIG_SECTION}.base_url", allow_insecure_http=allow_insecure_http
-        )
-        self.paths = (
-            paths if isinstance(paths, CollectionPaths) else CollectionPaths.from_mapping(paths)
-        )
-        self._secret = api_key
+        """A client with `settings` (checked here: they may not have come through dlt).
+
+        `retry_policy` replaces the one the settings give (`max_attempts`,
+        `retry_budget_seconds`) with other pauses; `transport` replaces the network and
+        `sleep` every wait (tests).
+        """
+        settings.check()
+        self.base_url = settings.base_url
+        self.paths = settings.collection_paths()
+        self._secret = settings.api_key
         self._http = CookielessClient(
             base_url=self.base_url,
             headers={
-                api_key_header: api_key,
+                settings.api_key_header: settings.api_key,
                 "accept": "application/json",
                 "user-agent": USER_AGENT,
             },
-            timeout=httpx.Timeout(timeout),
+            timeout=httpx.Timeout(settings.timeout_seconds),
             limits=httpx.Limits(
-                max_connections=max_concurrency, max_keepalive_connections=max_concurrency
+                max_connections=settings.max_concurrency,
+                max_keepalive_connections=settings.max_concurrency,
             ),
             transport=transport,
             follow_redirects=False,  # a redirect could carry the key to another host
         )
+        policy = RetryPolicy(
+            max_attempts=settings.max_attempts, budget_seconds=settings.retry_budget_seconds
+        )
         self._sender = ResilientSender(
             http=self._http,
-            policy=retry_policy or RetryPolicy(),
-            pacer=AdaptivePacer(rate=requests_per_second),
-            attempt_seconds=timeout,
+            policy=retry_policy or policy,
+            pacer=AdaptivePacer(rate=settings.requests_per_second),
+            attempt_seconds=settings.timeout_seconds,
             sleep=sleep,
         )
         self._server = self._http.base_url.netloc.decode("ascii")  # host[:port], for messages
-        self.max_concurrency = max_concurrency
-        self._in_flight = threading.BoundedSemaphore(max_concurrency)
+        self.max_concurrency = settings.max_concurrency
+        self._in_flight = threading.BoundedSemaphore(settings.max_concurrency)
         self.metrics = Metrics(self._read, self.paths)
         self.views = Views(self._read, self.paths)
-
-    @classmethod
-    def from_settings(cls, settings: FincomeSettings, **overrides: Any) -> FincomeClient:
-        options: dict[str, Any] = {
-            "api_key": settings.api_key,
-            "base_url": settings.base_url,
-            "api_key_header": settings.api_key_header,
-            "requests_per_second": settings.requests_per_second,
-            "max_concurrency": settings.max_concurrency,
-            "timeout": settings.timeout_seconds,
-            "retry_policy": RetryPolicy(
-                max_attempts=settings.max_attempts, budget_seconds=settings.retry_budget_seconds
-            ),
-            "allow_insecure_http": settings.allow_insecure_http,
-            "paths": settings.paths,
-        }
-        return cls(**{**options, **overrides})
 
     @property
     def stats(self) -> RequestStats:

@@ -161,7 +161,7 @@ class FincomeLoadClient(JobClientBase):
                 columns = self.schema.get_table(table)["columns"]
                 for batch in JsonlFileBatchIterator(file, READ_BATCH, 0):
                     staged.add(table, restored_rows(batch, columns))
-            with FincomeClient.from_settings(self.config) as client:
+            with FincomeClient(self.config) as client:
                 report = staged.push(client)
         except AuthenticationFailed as exc:
             raise FincomePushFailed(

@@ -2,9 +2,9 @@
 
 `FincomeSettings` is what dlt resolves from `[destination.fincome]` (`.dlt/*.toml`, env
 `DESTINATION__FINCOME__<KEY>`): the `fincome` destination's spec, what billing-sync's commands
-load (`pipelines/config.py`), and what `FincomeClient.from_settings` takes whole. Its values
-are checked once, when dlt resolves it (`on_resolved`, or `.resolve()` on one built by hand):
-a bad one raises `SettingsProblem` naming its key, never quoting the secret.
+load (`pipelines/config.py`), and what `FincomeClient(settings)` takes whole. Its values
+are checked when dlt resolves it (`on_resolved`), or by the client for one built by hand
+(`check`): a bad one raises `SettingsProblem` naming its key, never quoting the secret.
 
 DESIGN.md gives the HTTP surface as defaults (`POST /{collection}`, `GET /metrics` ...) that
 must stay configurable, because the real paths are not public; `paths` overrides any of them.
@@ -113,22 +113,29 @@ class FincomeSettings(DestinationClientConfiguration):
     ledger_path: str | None = None
 
     def on_resolved(self) -> None:
-        """Check every value; secrets lose surrounding whitespace (a mounted file's newline)."""
+        self.check()
+
+    def check(self) -> None:
+        """Check every value; secrets lose surrounding whitespace (a mounted file's newline).
+
+        dlt calls it once the settings are resolved; a client calls it too, for settings
+        built by hand."""
         if self.api_key is not None:
             self.api_key = self.api_key.strip()
         if not self.requests_per_second:
             self.requests_per_second = None  # 0 turns pacing off
-        check_knobs(
-            api_key=self.api_key or "",
-            api_key_header=self.api_key_header,
-            requests_per_second=self.requests_per_second,
-            max_concurrency=self.max_concurrency,
-            timeout_seconds=self.timeout_seconds,
-        )
+        # no message quotes the key, only the position of a character that cannot be sent
+        if problem := credential_problem(self.api_key or ""):
+            raise SettingsProblem("api_key", f"{problem}; secrets are sent as an HTTP header")
+        if problem := field_name_problem(self.api_key_header):
+            raise SettingsProblem("api_key_header", problem)
+        _require_positive("requests_per_second", self.requests_per_second)
+        _require_positive("max_concurrency", self.max_concurrency)
+        _require_seconds("timeout_seconds", self.timeout_seconds)
         _require_positive("max_attempts", self.max_attempts)
         _require_seconds("retry_budget_seconds", self.retry_budget_seconds)
         try:
-            check_base_url(
+            self.base_url = check_base_url(
                 self.base_url, key="base_url", allow_insecure_http=self.allow_insecure_http
             )
         except InsecureBaseURLError as exc:
@@ -137,27 +144,6 @@ class FincomeSettings(DestinationClientConfiguration):
 
     def collection_paths(self) -> CollectionPaths:
         return CollectionPaths.from_mapping(self.paths)
-
-
-def check_knobs(
-    *,
-    api_key: str,
-    api_key_header: str,
-    requests_per_second: float | None,
-    max_concurrency: int,
-    timeout_seconds: float,
-) -> None:
-    """Raise `SettingsProblem` naming the configuration key of the first unusable value.
-
-    No message quotes the key, only the position of a character that cannot be sent.
-    """
-    if problem := credential_problem(api_key):
-        raise SettingsProblem("api_key", f"{problem}; secrets are sent as an HTTP header")
-    if problem := field_name_problem(api_key_header):
-        raise SettingsProblem("api_key_header", problem)
-    _require_positive("requests_per_second", requests_per_second)
-    _require_positive("max_concurrency", max_concurrency)
-    _require_seconds("timeout_seconds", timeout_seconds)
 
 
 def _require_positive(key: str, value: float | None) -> None:

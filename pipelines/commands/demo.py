@@ -206,7 +206,7 @@ def _reconcile(
 ) -> tuple[Reconciliation, Path]:
     with (
         data_dir.connect() as db,
-        FincomeClient.from_settings(fincome.fincome) as client,
+        FincomeClient(fincome.fincome) as client,
     ):
         result = reconcile(db, client, mapping)
     source = f"the demo's data dir {data_dir.root} and the Fincome emulator"

@@ -122,7 +122,7 @@ def _reconcile(
     try:
         with (
             data_dir.connect() as db,
-            FincomeClient.from_settings(settings) as client,
+            FincomeClient(settings) as client,
         ):
             scope = read_scope(data_dir)
             shard = scope.shard if scope is not None else None

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from destinations.fincome import FincomeSettings
 from destinations.fincome import client as fincome
 from destinations.fincome import errors as fincome_errors
 from httpkit import RetryPolicy
@@ -81,7 +82,10 @@ def metronome_client(url: str, **options: Any) -> metronome.MetronomeClient:
 def fincome_client(url: str) -> fincome.FincomeClient:
     policy = RetryPolicy(budget_seconds=BUDGET)
     return fincome.FincomeClient(
-        api_key=KEY, base_url=url, requests_per_second=None, timeout=TIMEOUT, retry_policy=policy
+        FincomeSettings(
+            api_key=KEY, base_url=url, requests_per_second=None, timeout_seconds=TIMEOUT
+        ),
+        retry_policy=policy,
     )
 
 
@@ -273,9 +277,7 @@ def test_a_stop_wakes_a_request_waiting_to_retry(
 ) -> None:
     server = serve(lambda r: json_reply({"detail": "busy"}, 503, retry_after="30"))
     client = fincome.FincomeClient(
-        api_key=KEY,
-        base_url=server.url,
-        requests_per_second=None,
+        FincomeSettings(api_key=KEY, base_url=server.url, requests_per_second=None),
         retry_policy=RetryPolicy(budget_seconds=120),
     )
     flipped_at = stop_soon()

@@ -13,6 +13,7 @@ import pytest
 from destinations.fincome import (
     AuthenticationFailed,
     FincomeClient,
+    FincomeSettings,
     ValidationFailed,
 )
 from destinations.fincome.errors import EndpointMissing
@@ -32,9 +33,9 @@ def client(fincome_api: FincomeEmulator, sleeps: list[float]) -> Iterator[Fincom
         time.sleep(seconds)
 
     with FincomeClient(
-        base_url=fincome_api.url,
-        api_key=fincome_api.api_key,
-        requests_per_second=None,
+        FincomeSettings(
+            base_url=fincome_api.url, api_key=fincome_api.api_key, requests_per_second=None
+        ),
         retry_policy=RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05),
         sleep=sleep,
     ) as client:
@@ -93,7 +94,7 @@ def test_a_wrong_key_is_an_authentication_failure_that_never_shows_the_key(
     fincome_api: FincomeEmulator,
 ) -> None:
     wrong = "sk_not_the_right_key_555"
-    client = FincomeClient(base_url=fincome_api.url, api_key=wrong)
+    client = FincomeClient(FincomeSettings(base_url=fincome_api.url, api_key=wrong))
     with client, pytest.raises(AuthenticationFailed) as raised:
         client.create("customers", customer_body())
     assert str(raised.value) == 'POST /customers answered 401: {"detail":"Invalid API key"}'

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from destinations.fincome.client import FincomeClient
+from destinations.fincome import FincomeClient, FincomeSettings
 from destinations.fincome.errors import SetupFailed
 from httpkit import RetryPolicy
 from pipelines.config import load_metronome_settings, load_push_settings
@@ -150,7 +150,8 @@ def test_both_clients_refuse_a_certificate_no_authority_signed(tmp_path: Path) -
         with pytest.raises(MetronomeSetupError, match="CERTIFICATE_VERIFY_FAILED"):
             metronome.get("/v1/customers")
         fincome = FincomeClient(
-            api_key="k" * 12, base_url=server.url, retry_policy=RetryPolicy(max_attempts=1)
+            FincomeSettings(api_key="k" * 12, base_url=server.url),
+            retry_policy=RetryPolicy(max_attempts=1),
         )
         with pytest.raises(SetupFailed, match="CERTIFICATE_VERIFY_FAILED"):
             fincome.get("customers", "cus_1")

@@ -17,6 +17,7 @@ from destinations.fincome import (
     Conflict,
     ConnectionFailed,
     FincomeClient,
+    FincomeSettings,
     NotFound,
     RateLimited,
     RequestRejected,
@@ -25,7 +26,8 @@ from destinations.fincome import (
     ValidationFailed,
 )
 from destinations.fincome.errors import EndpointMissing, SetupFailed
-from httpkit import InsecureBaseURLError, RetryPolicy, StopRequested
+from destinations.fincome.settings import SettingsProblem
+from httpkit import RetryPolicy, StopRequested
 
 KEY = "sk_live_very_secret_key_123"
 BASE = "https://fincome.test/product"
@@ -66,16 +68,18 @@ def make_client(sleeps: list[float]) -> Iterator[Callable[..., FincomeClient]]:
     clients: list[FincomeClient] = []
 
     def make(handler: Handler, **options: Any) -> FincomeClient:
-        settings: dict[str, Any] = {
-            "api_key": KEY,
-            "base_url": BASE,
-            "requests_per_second": None,
-            "retry_policy": RetryPolicy(max_attempts=3, base_delay=0.001, max_delay=0.001),
-            "transport": httpx.MockTransport(handler),
-            "sleep": sleeps.append,
-            **options,
-        }
-        client = FincomeClient(**settings)
+        policy = options.pop(
+            "retry_policy", RetryPolicy(max_attempts=3, base_delay=0.001, max_delay=0.001)
+        )
+        settings = FincomeSettings(
+            **{"api_key": KEY, "base_url": BASE, "requests_per_second": None, **options}
+        )
+        client = FincomeClient(
+            settings,
+            retry_policy=policy,
+            transport=httpx.MockTransport(handler),
+            sleep=sleeps.append,
+        )
         clients.append(client)
         return client
 
@@ -247,19 +251,20 @@ def test_server_errors_are_retried_then_raised(
 
 
 def test_plain_http_is_refused_unless_loopback_or_allowed() -> None:
-    with pytest.raises(InsecureBaseURLError, match=r"destination\.fincome\.base_url"):
-        FincomeClient(api_key=KEY, base_url="http://fincome.example.com")
-    FincomeClient(api_key=KEY, base_url="http://127.0.0.1:9").close()
-    FincomeClient(api_key=KEY, base_url="http://fincome.lan", allow_insecure_http=True).close()
+    with pytest.raises(SettingsProblem, match=r"destination\.fincome\.base_url plain http"):
+        FincomeClient(FincomeSettings(api_key=KEY, base_url="http://fincome.example.com"))
+    FincomeClient(FincomeSettings(api_key=KEY, base_url="http://127.0.0.1:9")).close()
+    lan = FincomeSettings(api_key=KEY, base_url="http://fincome.lan", allow_insecure_http=True)
+    FincomeClient(lan).close()
 
 
 def test_bad_knobs_name_their_key() -> None:
     with pytest.raises(ValueError, match=r"destination\.fincome\.api_key is empty"):
-        FincomeClient(api_key="")
+        FincomeClient(FincomeSettings(api_key=""))
     with pytest.raises(ValueError, match=r"destination\.fincome\.max_concurrency"):
-        FincomeClient(api_key=KEY, max_concurrency=0)
+        FincomeClient(FincomeSettings(api_key=KEY, max_concurrency=0))
     with pytest.raises(ValueError, match=r"destination\.fincome\.paths has unknown endpoint"):
-        FincomeClient(api_key=KEY, paths={"invoice_lines": "/x"})
+        FincomeClient(FincomeSettings(api_key=KEY, paths={"invoice_lines": "/x"}))
 
 
 def test_collection_paths_are_configurable(make_client: Callable[..., FincomeClient]) -> None:

@@ -11,11 +11,10 @@ import httpx
 import orjson
 import pytest
 
-from destinations.fincome import AuthenticationFailed, FincomeClient
+from destinations.fincome import AuthenticationFailed, FincomeClient, FincomeSettings
 from destinations.fincome.executor import Executor
 from destinations.fincome.ledger import LedgerEntry, LedgerStore
 from destinations.fincome.waves import Step
-from httpkit import RetryPolicy
 
 KEY = "test-fincome-key"
 SUCCESS = {"POST": 201, "PATCH": 200, "DELETE": 204}
@@ -54,11 +53,13 @@ def fake() -> Fake:
 @pytest.fixture
 def client(fake: Fake) -> Iterator[FincomeClient]:
     with FincomeClient(
-        api_key=KEY,
-        base_url="https://fincome.test",
-        requests_per_second=None,
-        max_concurrency=4,
-        retry_policy=RetryPolicy(max_attempts=1),
+        FincomeSettings(
+            api_key=KEY,
+            base_url="https://fincome.test",
+            requests_per_second=None,
+            max_concurrency=4,
+            max_attempts=1,
+        ),
         transport=httpx.MockTransport(fake),
     ) as client:
         yield client

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from destinations.fincome import FincomeClient, LedgerStore
+from destinations.fincome import FincomeClient, FincomeSettings, LedgerStore
 from destinations.fincome.destination import restored_rows
 from destinations.fincome.executor import ExecutionReport
 from destinations.fincome.staged_load import StagedLoad
@@ -53,10 +53,12 @@ def fake() -> FakeFincome:
 @pytest.fixture
 def client(fake: FakeFincome) -> Iterator[FincomeClient]:
     with FincomeClient(
-        api_key=KEY,
-        base_url="https://fincome.test",
-        requests_per_second=None,
-        max_concurrency=1,  # one step at a time, so the order of calls is deterministic
+        FincomeSettings(
+            api_key=KEY,
+            base_url="https://fincome.test",
+            requests_per_second=None,
+            max_concurrency=1,  # one step at a time, so the order of calls is deterministic
+        ),
         transport=httpx.MockTransport(fake),
     ) as client:
         yield client
@@ -283,9 +285,7 @@ def test_once_acknowledged_a_load_is_never_sent_again(
 ) -> None:
     fake = FakeFincome()
     with FincomeClient(
-        api_key=KEY,
-        base_url="https://fincome.test",
-        requests_per_second=None,
+        FincomeSettings(api_key=KEY, base_url="https://fincome.test", requests_per_second=None),
         transport=httpx.MockTransport(fake),
     ) as client:
         ledger = LedgerStore(duckdb.connect())

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from destinations.fincome import FincomeClient
+from destinations.fincome import FincomeClient, FincomeSettings
 from pipelines.reconcile.fincome import MetricTotals, read_documents, read_metrics
 
 D = Decimal
@@ -29,7 +29,8 @@ def _client(answer: Any, seen: list[httpx.Request]) -> FincomeClient:
         return httpx.Response(200, content=json.dumps(answer(request)).encode())
 
     return FincomeClient(
-        api_key="k", base_url="https://fincome.test", transport=httpx.MockTransport(handle)
+        FincomeSettings(api_key="k", base_url="https://fincome.test"),
+        transport=httpx.MockTransport(handle),
     )
 
 
