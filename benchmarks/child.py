@@ -24,7 +24,7 @@ import duckdb
 
 from benchmarks.accounts import FINCOME_KEY, METRONOME_TOKEN, PAGE_SIZE
 from destinations.fincome import FincomeSettings
-from pipelines.config import PushSettings, load_mapping
+from pipelines.config import load_mapping
 from pipelines.datadir import resolve_data_dir
 from pipelines.extract import STAGING_FILE_FORMAT, run_extract
 from pipelines.heap import arrow_allocates_with_malloc, limit_malloc_arenas
@@ -52,14 +52,13 @@ def metronome_settings(args: argparse.Namespace) -> MetronomeSettings:
     )
 
 
-def push_settings(args: argparse.Namespace) -> PushSettings:
-    fincome = FincomeSettings(
+def fincome_settings(args: argparse.Namespace) -> FincomeSettings:
+    return FincomeSettings(
         api_key=FINCOME_KEY,
         base_url=args.fincome,
         requests_per_second=args.fincome_rps or None,
         max_concurrency=args.concurrency,
     )
-    return PushSettings(fincome=fincome)
 
 
 def sync(args: argparse.Namespace) -> dict[str, Any]:
@@ -76,7 +75,7 @@ def sync(args: argparse.Namespace) -> dict[str, Any]:
         }
     if not args.skip_push:
         started = time.perf_counter()
-        pushed = run_push(data_dir, push_settings(args), load_mapping(), since=datetime.now(UTC))
+        pushed = run_push(data_dir, fincome_settings(args), load_mapping(), since=datetime.now(UTC))
         report["push"] = {
             "seconds": round(time.perf_counter() - started, 3),
             "requests": pushed.requests,

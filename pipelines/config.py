@@ -9,7 +9,6 @@ Secret values never appear in a message.
 
 from __future__ import annotations
 
-import dataclasses
 import typing
 from typing import Any
 
@@ -128,13 +127,6 @@ def _read_secret(dotted: str) -> str | None:
     return stripped
 
 
-@dataclasses.dataclass(frozen=True)
-class PushSettings:
-    """What a push needs from the configuration: the Fincome settings, whole."""
-
-    fincome: FincomeSettings
-
-
 def _is_fincome(path: KeyPath) -> bool:
     """[destination.fincome] and tables whose name is close enough to be a typo of it; the
     other destinations (dlt's duckdb...) are not ours."""
@@ -150,7 +142,7 @@ DESTINATION = Namespace(
 )
 
 
-def load_push_settings() -> PushSettings:
+def load_fincome_settings() -> FincomeSettings:
     """`[destination.fincome]` resolved by dlt into `FincomeSettings`, which checks each
     value; its problems are named by their variable here. The key comes from secrets only."""
     check_known_keys(DESTINATION)
@@ -168,7 +160,7 @@ def load_push_settings() -> PushSettings:
         raise ConfigError(key, f"must be {_expected(exc.hint)}") from None
     except SettingsProblem as exc:
         raise ConfigError(env_key(f"{FINCOME_SECTION}.{exc.key}"), exc.problem) from None
-    return PushSettings(fincome=settings)
+    return settings
 
 
 MAPPING = Namespace("mapping", {("mapping",): frozenset(MappingOptions.model_fields)})

@@ -20,6 +20,7 @@ facts of every shard (`shared_facts.py`) in a data dir of their own and pushes t
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import astuple, dataclass, field, replace
@@ -28,10 +29,9 @@ from typing import Any
 
 import duckdb
 
-from destinations.fincome import FincomeClient, FincomeError, LedgerStore
+from destinations.fincome import FincomeClient, FincomeError, FincomeSettings, LedgerStore
 from destinations.fincome.executor import ExecutionReport, Executor
 from destinations.fincome.waves import Step, planned_waves
-from pipelines.config import PushSettings
 from pipelines.datadir import DataDir
 from pipelines.heap import release_freed_memory
 from pipelines.ownership import fincome_keys
@@ -71,7 +71,8 @@ class PushResult:
     dry_run: bool = False
     scope: Scope = ACCOUNT
     retried: list[dict[str, Any]] = field(default_factory=list)  # per record: `RetryReport`
-    steps: dict[str, dict[str, int]] = field(default_factory=dict)  # a dry run's, unsent
+    # requests per collection and action: sent (answered), or on a dry run built, unsent
+    steps: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def writes(self) -> int:
@@ -94,7 +95,7 @@ class PushResult:
                 for name, counts in self.plan.counts().items()
             },
             "done": self.done,
-            **({"steps": self.steps} if self.dry_run else {}),
+            "steps": self.steps,
             "rejects": self.rejects,
             "requests": self.requests,
             "duration_seconds": self.duration_seconds,
@@ -103,7 +104,7 @@ class PushResult:
 
 def run_push(
     data_dir: DataDir,
-    settings: PushSettings | None,
+    settings: FincomeSettings | None,
     mapping: MappingOptions,
     options: PushOptions | None = None,
     *,
@@ -139,7 +140,7 @@ def run_push(
 
 def run_shared_push(
     data_dir: DataDir,
-    settings: PushSettings | None,
+    settings: FincomeSettings | None,
     mapping: MappingOptions,
     facts: Sequence[SharedFacts],
     options: PushOptions | None = None,
@@ -160,7 +161,7 @@ def run_shared_push(
 
 def _run(
     data_dir: DataDir,
-    settings: PushSettings | None,
+    settings: FincomeSettings | None,
     options: PushOptions,
     desired: Callable[[duckdb.DuckDBPyConnection], TransformResult],
     *,
@@ -189,6 +190,7 @@ def _run(
             with data_dir.lower_cap(db):
                 report, result.requests = _push(db, settings, plan, bars or no_bars(), since)
             result.done = _done(plan, report)
+            result.steps = {name: dict(actions) for name, actions in report.steps.items()}
         result.rejects = open_rejects_since(db, since)
         result.retried = retry.outcomes(db) if retry else []
     result.duration_seconds = round(time.monotonic() - started, 3)
@@ -204,7 +206,7 @@ def _plan(db: duckdb.DuckDBPyConnection, options: PushOptions) -> PushPlan:
 
 def _push(
     db: duckdb.DuckDBPyConnection,
-    settings: PushSettings,
+    settings: FincomeSettings,
     plan: PushPlan,
     bars: Bars,
     since: datetime,
@@ -215,15 +217,18 @@ def _push(
     alike from its first write on stops as misconfigured (`push_failures.py`).
     """
     counters: dict[str, Counter] = {}
+    creating = threading.Lock()  # the workers answer concurrently: one bar per collection
 
     def answered(step: Step, outcome: str) -> None:
-        counter = counters.get(step.collection)
-        if counter is None:
-            total = plan.collections[step.collection].writes
-            counter = counters[step.collection] = bars.counter(f"push {step.collection}", total)
+        with creating:
+            counter = counters.get(step.collection)
+            if counter is None:
+                total = plan.collections[step.collection].writes
+                counter = bars.counter(f"push {step.collection}", total)
+                counters[step.collection] = counter
         counter.advance(1)
 
-    with FincomeClient(settings.fincome) as client:
+    with FincomeClient(settings) as client:
 
         def after_wave() -> None:
             raise_if_stopped("the push, between waves")

@@ -44,9 +44,11 @@ StepListener = Callable[[Step, str], None]  # (step, "created" | ... | "rejected
 @dataclass
 class ExecutionReport:
     """What a run of steps did: per collection, items created, updated, deleted (embedded
-    lines counted as created in their own collection), and the steps Fincome refused."""
+    lines counted as created in their own collection), the steps answered by action, and
+    how many Fincome refused."""
 
     done: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    steps: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     rejected: int = 0
 
     @property
@@ -163,7 +165,7 @@ class _Settled:
             self.report.done[step.collection][DONE_WORD[step.action]] += 1
             for line in step.record[1:]:  # lines embedded in a create
                 self.report.done[line.collection]["created"] += 1
-            self._answered()
+            self._answered(step)
         if self.on_step is not None:
             self.on_step(step, action)
 
@@ -175,12 +177,13 @@ class _Settled:
         with self._lock:
             self.rejects.append(reject)
             self.report.rejected += 1
-            self._answered()
+            self._answered(step)
         if self.on_step is not None:
             self.on_step(step, "rejected")
 
-    def _answered(self) -> None:
+    def _answered(self, step: Step) -> None:
         self.unflushed += 1
+        self.report.steps[step.collection][step.action] += 1
 
     def flush_if_due(self) -> None:
         if self.unflushed >= FLUSH_EVERY:

@@ -32,7 +32,7 @@ from rich.table import Table
 from destinations.fincome import FincomeClient, FincomeSettings
 from pipelines.commands.common import DataDirOption, ExitCode, JsonOption, Outcome
 from pipelines.commands.session import CommandSession
-from pipelines.config import PushSettings, load_mapping
+from pipelines.config import load_mapping
 from pipelines.datadir import DataDir
 from pipelines.extract import ExtractResult, run_extract
 from pipelines.push import PushResult, run_push
@@ -121,7 +121,7 @@ def _demo(session: CommandSession, account: Account) -> Outcome:
         check, report = _reconcile(data_dir, fincome, mapping)
     run = DemoRun(
         data_dir=data_dir,
-        emulators={"metronome": metronome.base_url, "fincome": fincome.fincome.base_url},
+        emulators={"metronome": metronome.base_url, "fincome": fincome.base_url},
         first=first,
         second=second,
         check=check,
@@ -166,7 +166,7 @@ class DemoRun:
 @contextmanager
 def _emulators(
     account: Account, console: Console
-) -> Iterator[tuple[MetronomeSettings, PushSettings]]:
+) -> Iterator[tuple[MetronomeSettings, FincomeSettings]]:
     from sandbox.__main__ import DEFAULT_FINCOME_API_KEY, DEFAULT_METRONOME_TOKEN
     from sandbox.common.server import spawned
 
@@ -181,19 +181,20 @@ def _emulators(
                 requests_per_second=0,
                 max_concurrency=CONCURRENCY,
             ),
-            PushSettings(
-                fincome=FincomeSettings(
-                    api_key=DEFAULT_FINCOME_API_KEY,
-                    base_url=fincome.url,
-                    requests_per_second=None,
-                    max_concurrency=CONCURRENCY,
-                )
+            FincomeSettings(
+                api_key=DEFAULT_FINCOME_API_KEY,
+                base_url=fincome.url,
+                requests_per_second=None,
+                max_concurrency=CONCURRENCY,
             ),
         )
 
 
 def _sync(
-    data_dir: DataDir, metronome: MetronomeSettings, fincome: PushSettings, mapping: MappingOptions
+    data_dir: DataDir,
+    metronome: MetronomeSettings,
+    fincome: FincomeSettings,
+    mapping: MappingOptions,
 ) -> Sync:
     started, began = datetime.now(UTC), time.monotonic()
     extracted = run_extract(data_dir, metronome)
@@ -202,11 +203,11 @@ def _sync(
 
 
 def _reconcile(
-    data_dir: DataDir, fincome: PushSettings, mapping: MappingOptions
+    data_dir: DataDir, fincome: FincomeSettings, mapping: MappingOptions
 ) -> tuple[Reconciliation, Path]:
     with (
         data_dir.connect() as db,
-        FincomeClient(fincome.fincome) as client,
+        FincomeClient(fincome) as client,
     ):
         result = reconcile(db, client, mapping)
     source = f"the demo's data dir {data_dir.root} and the Fincome emulator"

@@ -13,8 +13,8 @@
               "invoices": {..., "money": {"create": {"USD": "1234.50", "EUR": "99"}, ...}},
               ...},                                # every collection, in push order
      "done": {"customers": {"created": 3, "updated": 1, "deleted": 0}, ...},  # {} on a dry run
-     "steps": {"customers": {"create": 3, "update": 1}, ...},  # a dry run only: what it
-                                     # would send, built like a push's, not sent
+     "steps": {"customers": {"create": 3, "update": 1}, ...},  # requests by action: sent
+                                     # (answered); on a dry run built the same way, unsent
      "rejects": [{"stage": "transform" | "push", "collection": "invoices",
                   "record_id": "...", "reason": "..."}],
      "requests": {"attempts": 12, "retries": 0, "throttled": 0, "by_status": {"201": 12}},
@@ -53,9 +53,9 @@ from pipelines.commands.session import CommandSession
 from pipelines.commands.show import push_counts, render_push, summarize_push
 from pipelines.config import (
     ConfigError,
+    load_fincome_settings,
     load_mapping,
     load_metronome_settings,
-    load_push_settings,
 )
 from pipelines.datadir import DataDir
 from pipelines.extract import ExtractOptions, ExtractResult, run_extract
@@ -149,7 +149,7 @@ def backfill(
 def push_outcome(session: CommandSession, dry_run: bool, shard: Shard | None) -> Outcome:
     """Push (or plan, on a dry run) under the lock; the settings are checked first."""
     mapping = load_mapping()
-    settings = None if dry_run else load_push_settings()
+    settings = None if dry_run else load_fincome_settings()
     with session.locked() as held:
         scope = held.claim(Scope.of(shard) if shard else None)
         options = PushOptions(dry_run=dry_run, scope=scope)
@@ -172,7 +172,7 @@ def sync_outcome(session: CommandSession, extract: ExtractOptions, dry_run: bool
     started, began = datetime.now(UTC), time.monotonic()
     metronome = load_metronome_settings()
     mapping = load_mapping()
-    settings = None if dry_run else load_push_settings()
+    settings = None if dry_run else load_fincome_settings()
     with session.locked() as held:
         data_dir = held.data_dir
         scope = held.claim(Scope.of(extract.shard) if extract.shard else None)

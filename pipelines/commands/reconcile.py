@@ -61,8 +61,8 @@ from pipelines.config import (
     FINCOME_SECTION,
     ConfigError,
     env_key,
+    load_fincome_settings,
     load_mapping,
-    load_push_settings,
 )
 from pipelines.datadir import DATA_DIR_ENV, DataDir
 from pipelines.reconcile.documents import SOURCES, money_text
@@ -103,7 +103,7 @@ def reconcile(
 
 def reconcile_outcome(session: CommandSession, report: Path | None) -> Outcome:
     """Check the settings, take the lock, reconcile, write the report, describe the result."""
-    settings = load_push_settings().fincome
+    settings = load_fincome_settings()
     options = load_mapping()
     options_record = {"report": str(report) if report else None}
     with session.locked() as held:

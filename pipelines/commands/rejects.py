@@ -35,7 +35,7 @@ from rich.table import Table
 from destinations.fincome import LedgerStore
 from pipelines.commands.common import DataDirOption, ExitCode, JsonOption, Outcome
 from pipelines.commands.session import CommandSession, Held
-from pipelines.config import load_mapping, load_metronome_settings, load_push_settings
+from pipelines.config import load_fincome_settings, load_mapping, load_metronome_settings
 from pipelines.extract import ExtractOptions, run_extract
 from pipelines.frozen import FrozenReject, frozen_note, frozen_rejects
 from pipelines.push import PushOptions, run_push
@@ -85,7 +85,7 @@ def rejects_outcome(session: CommandSession, retry: bool) -> Outcome:
 def _retry(held: Held) -> list[dict[str, Any]]:
     """Push the records of every open reject again; what became of each."""
     mapping = load_mapping()
-    settings = load_push_settings()
+    settings = load_fincome_settings()
     data_dir = held.data_dir
     scope = held.claim(None)  # a shard retries as a shard
     with data_dir.connect() as db:

@@ -7,7 +7,7 @@ and exit with its code (`common.run_command`).
         session.run(lambda: push_outcome(session, ...))
 
     def push_outcome(session: CommandSession, ...) -> Outcome:
-        settings = load_push_settings()  # configuration first: exit 2 before the lock
+        settings = load_fincome_settings()  # configuration first: exit 2 before the lock
         with session.locked() as held:
             scope = held.claim(requested)
             with held.recorded(options, progress=True) as run:

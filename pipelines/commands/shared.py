@@ -26,7 +26,7 @@ from pipelines.commands.common import DataDirOption, ExitCode, JsonOption, Outco
 from pipelines.commands.push import DryRunOption
 from pipelines.commands.session import CommandSession
 from pipelines.commands.show import push_counts, render_push, summarize_push
-from pipelines.config import ConfigError, load_mapping, load_push_settings
+from pipelines.config import ConfigError, load_fincome_settings, load_mapping
 from pipelines.push import PushOptions, run_shared_push
 from pipelines.shards import SHARED
 from pipelines.shared_facts import FACTS_FILE, SharedFacts, check_complete
@@ -62,7 +62,7 @@ def push_shared(
 def shared_outcome(session: CommandSession, facts_paths: list[Path], dry_run: bool) -> Outcome:
     """Read and check every shard's facts, then push the shared records under the lock."""
     mapping = load_mapping()
-    settings = None if dry_run else load_push_settings()
+    settings = None if dry_run else load_fincome_settings()
     files = [_facts_file(path) for path in facts_paths]
     all_facts = check_complete([_read(file) for file in files])
     described = {"dry_run": dry_run, "facts": [str(file) for file in files]}

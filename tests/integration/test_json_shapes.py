@@ -97,11 +97,13 @@ PUSH = {
     "dry_run": bool,
     "scope": SCOPE,
     "transformed": per_collection(int),
+    "mapped": int,
     "plan": per_collection(
         {"create": int, "update": int, "delete": int, "embedded": int, "stale": int,
          "frozen": int, "money": {"create": MONEY, "update": MONEY, "delete": MONEY}}
     ),
     "done": MapOf({"created": int, "updated": int, "deleted": int}),
+    "steps": MapOf(MapOf(int)),
     "rejects": [REJECT],
     "requests": MapOf((int, dict)),  # {} on a dry run, else REQUESTS
     "duration_seconds": float,

@@ -11,7 +11,6 @@ from rich.console import Console
 from rich.progress import Progress
 
 from destinations.fincome import FincomeSettings
-from pipelines.config import PushSettings
 from pipelines.datadir import DataDir, resolve_data_dir
 from pipelines.extract import ExtractOptions, run_extract
 from pipelines.progress import Bars, progress_bars
@@ -78,7 +77,7 @@ def test_the_push_counts_rows_fincome_answered_per_collection(
         api_key=fincome_api.api_key, base_url=fincome_api.url, requests_per_second=None
     )
     bars, progress = bars_kept()
-    result = run_push(data_dir, PushSettings(fincome=fincome), MappingOptions(), bars=bars)
+    result = run_push(data_dir, fincome, MappingOptions(), bars=bars)
     planned = {
         f"push {name}": (plan.writes, plan.writes)
         for name, plan in result.plan.collections.items()

@@ -19,7 +19,6 @@ from typer.testing import CliRunner
 
 from destinations.fincome import FincomeSettings
 from pipelines.cli import app
-from pipelines.config import PushSettings
 from pipelines.datadir import DataDir, resolve_data_dir, run_lock
 from pipelines.extract import ExtractOptions, run_extract
 from pipelines.push import run_push
@@ -79,7 +78,7 @@ def synced(
     fincome = FincomeSettings(
         api_key=fincome_api.api_key, base_url=fincome_api.url, requests_per_second=None
     )
-    run_push(account.data_dir, PushSettings(fincome=fincome), MappingOptions())
+    run_push(account.data_dir, fincome, MappingOptions())
     return account
 
 

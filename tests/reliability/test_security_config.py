@@ -15,7 +15,7 @@ import pytest
 from destinations.fincome import FincomeClient, FincomeSettings
 from destinations.fincome.errors import SetupFailed
 from httpkit import RetryPolicy
-from pipelines.config import load_metronome_settings, load_push_settings
+from pipelines.config import load_fincome_settings, load_metronome_settings
 from sources.metronome.client import MetronomeClient, MetronomeSetupError
 from tests.fixtures.fincome import FincomeEmulator
 from tests.fixtures.metronome import MetronomeEmulator
@@ -139,7 +139,7 @@ def test_plain_http_to_another_host_is_accepted_only_when_explicitly_allowed(
     monkeypatch.setenv("DESTINATION__FINCOME__ALLOW_INSECURE_HTTP", "true")
 
     assert load_metronome_settings().base_url == "http://metronome.internal"
-    assert load_push_settings().fincome.base_url == "http://fincome.internal/product"
+    assert load_fincome_settings().base_url == "http://fincome.internal/product"
 
 
 def test_both_clients_refuse_a_certificate_no_authority_signed(tmp_path: Path) -> None:

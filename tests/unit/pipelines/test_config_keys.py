@@ -22,9 +22,9 @@ from pipelines.config import (
     SOURCES,
     ConfigError,
     load_duckdb_memory_limit,
+    load_fincome_settings,
     load_mapping,
     load_metronome_settings,
-    load_push_settings,
 )
 from pipelines.config_keys import KeyPath, Namespace, config_problem, unreadable_file
 
@@ -96,7 +96,7 @@ def test_an_unknown_variable_is_named_by_the_loader_of_its_section(
 LOADERS: dict[str, Callable[[], Any]] = {
     "SOURCES": load_metronome_settings,
     "MAPPING": load_mapping,
-    "DESTINATION": load_push_settings,
+    "DESTINATION": load_fincome_settings,
     "DATA_DIR": lambda: load_duckdb_memory_limit(2**30),
 }
 

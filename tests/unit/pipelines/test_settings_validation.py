@@ -15,7 +15,12 @@ from hypothesis import strategies as st
 
 from destinations.fincome import FincomeSettings
 from httpkit.headers import credential_problem, field_name_problem
-from pipelines.config import ConfigError, load_mapping, load_metronome_settings, load_push_settings
+from pipelines.config import (
+    ConfigError,
+    load_fincome_settings,
+    load_mapping,
+    load_metronome_settings,
+)
 from pipelines.logs import redact
 from sources.metronome import MetronomeSettings, metronome_source
 
@@ -120,7 +125,7 @@ def test_a_secret_is_loaded_without_surrounding_whitespace_and_masked(
     monkeypatch.setenv("DESTINATION__FINCOME__API_KEY", raw)
 
     assert load_metronome_settings().api_token == TOKEN
-    assert load_push_settings().fincome.api_key == TOKEN
+    assert load_fincome_settings().api_key == TOKEN
     assert TOKEN not in redact(f"sent {raw!r} and {TOKEN}")
 
 
@@ -141,7 +146,7 @@ def test_the_loaders_name_the_variable(
     monkeypatch.setenv("SOURCES__METRONOME__API_TOKEN", TOKEN)
     monkeypatch.setenv("DESTINATION__FINCOME__API_KEY", TOKEN)
     monkeypatch.setenv(variable, value)
-    load = load_metronome_settings if variable.startswith("SOURCES") else load_push_settings
+    load = load_metronome_settings if variable.startswith("SOURCES") else load_fincome_settings
 
     with pytest.raises(ConfigError) as raised:
         load()
