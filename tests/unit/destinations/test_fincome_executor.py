@@ -3,55 +3,28 @@ error stops the run after what was on the wire is settled."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import duckdb
 import httpx
-import orjson
 import pytest
 
 from destinations.fincome import AuthenticationFailed, FincomeClient, FincomeSettings
 from destinations.fincome.executor import Executor
 from destinations.fincome.ledger import LedgerEntry, LedgerStore
 from destinations.fincome.waves import Step
+from tests.unit.destinations.fake_fincome import FakeFincome
 
 KEY = "test-fincome-key"
-SUCCESS = {"POST": 201, "PATCH": 200, "DELETE": 204}
-
-
-class Fake:
-    """A Fincome that answers 201/200/204, or a status chosen per item id; it logs calls."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, str]] = []
-        self.status: dict[str, int] = {}
-        self._lock = threading.Lock()
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        item_id = (
-            str(orjson.loads(request.content)["id"])
-            if request.method == "POST"
-            else request.url.path.rsplit("/", 1)[-1]
-        )
-        with self._lock:
-            self.calls.append((request.method, item_id))
-        status = self.status.get(
-            item_id, {"POST": 201, "PATCH": 200, "DELETE": 204}[request.method]
-        )
-        if status == 422:
-            detail = [{"loc": ["body", "name"], "msg": "bad name", "type": "value_error"}]
-            return httpx.Response(422, json={"detail": detail})
-        return httpx.Response(status, json={"id": item_id})
 
 
 @pytest.fixture
-def fake() -> Fake:
-    return Fake()
+def fake() -> FakeFincome:
+    return FakeFincome()
 
 
 @pytest.fixture
-def client(fake: Fake) -> Iterator[FincomeClient]:
+def client(fake: FakeFincome) -> Iterator[FincomeClient]:
     with FincomeClient(
         FincomeSettings(
             api_key=KEY,
@@ -101,44 +74,44 @@ def test_acknowledged_steps_are_recorded_with_their_embedded_lines(
 
 
 def test_a_wave_starts_once_the_one_before_is_answered(
-    client: FincomeClient, ledger: LedgerStore, fake: Fake
+    client: FincomeClient, ledger: LedgerStore, fake: FakeFincome
 ) -> None:
     parents = [_create("customers", f"p{n}") for n in range(20)]
     children = [_create("subscriptions", f"s{n}") for n in range(20)]
     Executor(client, ledger).run([parents, children])
-    order = [item_id for _, item_id in fake.calls]
+    order = [item_id for _, _, item_id in fake.calls]
     assert {i[0] for i in order[:20]} == {"p"}
     assert {i[0] for i in order[20:]} == {"s"}
 
 
 def test_a_refused_step_is_set_aside_and_the_others_land(
-    client: FincomeClient, ledger: LedgerStore, fake: Fake
+    client: FincomeClient, ledger: LedgerStore, fake: FakeFincome
 ) -> None:
-    fake.status["c2"] = 422
+    fake.refuse[("POST", "c2")] = 422
     steps = [_create("customers", f"c{n}") for n in range(1, 4)]
     report = Executor(client, ledger).run([steps])
     assert report.rejected == 1
     assert set(_held(ledger)) == {("customers", "c1"), ("customers", "c3")}
     [reject] = ledger.open_rejects()
     assert (reject["stage"], reject["record_id"]) == ("push", "c2")
-    assert "bad name" in reject["reason"]
+    assert "refused" in reject["reason"]
     assert reject["payload"] == {"id": "c2"}
 
 
 def test_a_step_that_lands_later_resolves_its_reject(
-    client: FincomeClient, ledger: LedgerStore, fake: Fake
+    client: FincomeClient, ledger: LedgerStore, fake: FakeFincome
 ) -> None:
-    fake.status["c1"] = 422
+    fake.refuse[("POST", "c1")] = 422
     Executor(client, ledger).run([[_create("customers", "c1")]])
-    del fake.status["c1"]
+    del fake.refuse[("POST", "c1")]
     Executor(client, ledger).run([[_create("customers", "c1")]])
     assert ledger.open_rejects() == []
 
 
 def test_a_refused_key_stops_the_run_and_keeps_what_landed(
-    client: FincomeClient, ledger: LedgerStore, fake: Fake
+    client: FincomeClient, ledger: LedgerStore, fake: FakeFincome
 ) -> None:
-    fake.status["c3"] = 401
+    fake.refuse[("POST", "c3")] = 401
     first = [_create("customers", f"c{n}") for n in range(1, 3)]
     second = [_create("customers", f"c{n}") for n in range(3, 6)]
     later = [_create("subscriptions", "s1")]
@@ -146,11 +119,11 @@ def test_a_refused_key_stops_the_run_and_keeps_what_landed(
         Executor(client, ledger).run([first, second, later])
     assert {("customers", "c1"), ("customers", "c2")} <= set(_held(ledger))
     assert ("subscriptions", "s1") not in _held(ledger)
-    assert ("POST", "s1") not in fake.calls
+    assert ("POST", "subscriptions", "s1") not in fake.calls
 
 
 def test_a_delete_forgets_the_record_and_404_counts_as_gone(
-    client: FincomeClient, ledger: LedgerStore, fake: Fake
+    client: FincomeClient, ledger: LedgerStore, fake: FakeFincome
 ) -> None:
     ledger.record(
         [
@@ -158,7 +131,7 @@ def test_a_delete_forgets_the_record_and_404_counts_as_gone(
             LedgerEntry("subscriptions", "s2", "h", "{}"),
         ]
     )
-    fake.status["s2"] = 404
+    fake.refuse[("DELETE", "s2")] = 404
     deletes = [Step("delete", "subscriptions", "s1"), Step("delete", "subscriptions", "s2")]
     report = Executor(client, ledger).run([deletes])
     assert _held(ledger) == {}

@@ -9,7 +9,6 @@ from typing import Any
 
 import duckdb
 import httpx
-import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -18,31 +17,10 @@ from destinations.fincome import FincomeClient, FincomeSettings, LedgerStore
 from destinations.fincome.destination import restored_rows
 from destinations.fincome.executor import ExecutionReport
 from destinations.fincome.staged_load import StagedLoad
+from tests.unit.destinations.fake_fincome import FakeFincome
 from tests.unit.destinations.samples import graph
 
 KEY = "unit-test-key"
-Call = tuple[str, str, str]  # method, collection, id
-
-
-class FakeFincome:
-    """Accepts every write unless told otherwise: `refuse[(method, id)] = status`."""
-
-    def __init__(self) -> None:
-        self.refuse: dict[tuple[str, str], int] = {}
-        self.calls: list[Call] = []
-        self.bodies: dict[str, Any] = {}
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        parts = request.url.path.strip("/").split("/")
-        body: Any = orjson.loads(request.content) if request.content else None
-        item_id = str(body["id"]) if request.method == "POST" else parts[-1]
-        self.calls.append((request.method, parts[0], item_id))
-        self.bodies[item_id] = body
-        status = self.refuse.get((request.method, item_id))
-        if status is not None:
-            detail = [{"loc": ["body", "x"], "msg": "refused", "type": "reference_not_found"}]
-            return httpx.Response(status, json={"detail": detail})
-        return httpx.Response({"POST": 201, "PATCH": 202, "DELETE": 204}[request.method])
 
 
 @pytest.fixture
