@@ -105,7 +105,7 @@ def metronome_source(
         request_stats: counts every HTTP attempt, for run reports.
     """
     type_hinted_columns_only(dlt.current.source_schema())
-    client = MetronomeClient.from_settings(settings, stats=request_stats)
+    client = MetronomeClient(settings, stats=request_stats)
     plan = InvoiceReadPlan(
         lookback_days=settings.lookback_days,
         full_refresh=full_refresh,

@@ -34,7 +34,7 @@ from httpkit import (
 )
 from sources.metronome.listing import ANY_JSON, OBJECT, ListingProgress, Shape
 from sources.metronome.paging import QUERY_CURSOR, PageRequest, Paging
-from sources.metronome.settings import BASE_URL_KEY, MAX_PAGE_SIZE, MetronomeSettings
+from sources.metronome.settings import BASE_URL_KEY, MetronomeSettings
 
 TOKEN_KEY = "SOURCES__METRONOME__API_TOKEN"
 BUDGET_KEY = "SOURCES__METRONOME__RETRY_BUDGET_SECONDS"
@@ -106,67 +106,45 @@ class MetronomeClient:
 
     def __init__(
         self,
-        *,
-        base_url: str,
-        api_token: str,
-        page_size: int = MAX_PAGE_SIZE,
-        requests_per_second: float | None = 8.0,
-        timeout_seconds: float = 60.0,
-        max_attempts: int = 8,
-        retry_budget_seconds: float = 120.0,
-        max_connections: int = 10,
-        allow_insecure_http: bool = False,
-        stats: RequestStats | None = None,
-        transport: httpx.BaseTransport | None = None,
-        sleep: Callable[[float], None] | None = None,
-    ) -> None:
-        """`transport` replaces the network and `sleep` every wait (tests)."""
-        url = check_base_url(base_url, key=BASE_URL_KEY, allow_insecure_http=allow_insecure_http)
-        self.page_size = page_size
-        self._token = api_token
-        self._http = CookielessClient(
-            base_url=url,
-            headers={
-                "Authorization": f"Bearer {api_token}",
-                "Accept": "application/json",
-                "User-Agent": USER_AGENT,
-            },
-            timeout=httpx.Timeout(timeout_seconds, connect=min(10.0, timeout_seconds)),
-            limits=httpx.Limits(max_connections=max_connections),
-            transport=transport,
-        )
-        self._sender = ResilientSender(
-            http=self._http,
-            policy=RetryPolicy(max_attempts=max_attempts, budget_seconds=retry_budget_seconds),
-            pacer=AdaptivePacer(rate=requests_per_second or None),
-            attempt_seconds=timeout_seconds,
-            stats=stats,
-            sleep=sleep,
-        )
-        self._server = self._http.base_url.netloc.decode("ascii")  # host[:port], for messages
-
-    @classmethod
-    def from_settings(
-        cls,
         settings: MetronomeSettings,
         *,
         stats: RequestStats | None = None,
         transport: httpx.BaseTransport | None = None,
-    ) -> MetronomeClient:
-        return cls(
-            base_url=settings.base_url,
-            api_token=settings.api_token,
-            page_size=settings.page_size,
-            requests_per_second=settings.requests_per_second or None,
-            timeout_seconds=settings.timeout_seconds,
-            max_attempts=settings.max_attempts,
-            retry_budget_seconds=settings.retry_budget_seconds,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        """A client with `settings`, whole; `stats` counts its requests with others'.
+
+        `transport` replaces the network and `sleep` every wait (tests).
+        """
+        url = check_base_url(
+            settings.base_url, key=BASE_URL_KEY, allow_insecure_http=settings.allow_insecure_http
+        )
+        self.page_size = settings.page_size
+        self._token = settings.api_token
+        timeout = settings.timeout_seconds
+        self._http = CookielessClient(
+            base_url=url,
+            headers={
+                "Authorization": f"Bearer {settings.api_token}",
+                "Accept": "application/json",
+                "User-Agent": USER_AGENT,
+            },
+            timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
             # the worker threads plus the main thread listing customers and plans
-            max_connections=settings.max_concurrency + 2,
-            allow_insecure_http=settings.allow_insecure_http,
-            stats=stats,
+            limits=httpx.Limits(max_connections=settings.max_concurrency + 2),
             transport=transport,
         )
+        self._sender = ResilientSender(
+            http=self._http,
+            policy=RetryPolicy(
+                max_attempts=settings.max_attempts, budget_seconds=settings.retry_budget_seconds
+            ),
+            pacer=AdaptivePacer(rate=settings.requests_per_second or None),
+            attempt_seconds=timeout,
+            stats=stats,
+            sleep=sleep,
+        )
+        self._server = self._http.base_url.netloc.decode("ascii")  # host[:port], for messages
 
     def __repr__(self) -> str:
         return f"MetronomeClient(base_url={str(self._http.base_url)!r})"

@@ -23,6 +23,7 @@ from destinations.fincome import client as fincome
 from destinations.fincome import errors as fincome_errors
 from httpkit import RetryPolicy
 from httpkit.stopping import IN_FLIGHT_GRACE_SECONDS, PROCESS_STOP, StopRequested
+from sources.metronome import MetronomeSettings
 from sources.metronome import client as metronome
 from tests.hostile.servers import Reply, Request, ScriptedServer, json_reply
 
@@ -71,12 +72,12 @@ def serve() -> Iterator[Callable[[Callable[[Request], Reply]], ScriptedServer]]:
 
 def metronome_client(url: str, **options: Any) -> metronome.MetronomeClient:
     settings: dict[str, Any] = {
-        "requests_per_second": None,
+        "requests_per_second": 0,
         "timeout_seconds": TIMEOUT,
         "retry_budget_seconds": BUDGET,
         **options,
     }
-    return metronome.MetronomeClient(base_url=url, api_token=TOKEN, **settings)
+    return metronome.MetronomeClient(MetronomeSettings(base_url=url, api_token=TOKEN, **settings))
 
 
 def fincome_client(url: str) -> fincome.FincomeClient:

@@ -16,6 +16,7 @@ from destinations.fincome import FincomeClient, FincomeSettings
 from destinations.fincome.errors import SetupFailed
 from httpkit import RetryPolicy
 from pipelines.config import load_fincome_settings, load_metronome_settings
+from sources.metronome import MetronomeSettings
 from sources.metronome.client import MetronomeClient, MetronomeSetupError
 from tests.fixtures.fincome import FincomeEmulator
 from tests.fixtures.metronome import MetronomeEmulator
@@ -146,7 +147,9 @@ def test_both_clients_refuse_a_certificate_no_authority_signed(tmp_path: Path) -
     with self_signed_server(tmp_path) as server:
         trusting = httpx.get(f"{server.url}/v1/customers", verify=_trusting(server.cert))
         assert trusting.json() == {"data": []}  # the server works for whom trusts it
-        metronome = MetronomeClient(base_url=server.url, api_token="t" * 12, max_attempts=1)
+        metronome = MetronomeClient(
+            MetronomeSettings(base_url=server.url, api_token="t" * 12, max_attempts=1)
+        )
         with pytest.raises(MetronomeSetupError, match="CERTIFICATE_VERIFY_FAILED"):
             metronome.get("/v1/customers")
         fincome = FincomeClient(

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from httpkit import InsecureBaseURLError
+from sources.metronome import MetronomeSettings
 from sources.metronome.client import (
     MetronomeAuthError,
     MetronomeClient,
@@ -27,14 +28,10 @@ def make_client(
     handler: Handler, *, sleeps: list[float] | None = None, **options: Any
 ) -> MetronomeClient:
     waits = sleeps if sleeps is not None else []
-    return MetronomeClient(
-        base_url="https://metronome.test",
-        api_token=TOKEN,
-        requests_per_second=None,
-        transport=httpx.MockTransport(handler),
-        sleep=waits.append,
-        **options,
+    settings = MetronomeSettings(
+        base_url="https://metronome.test", api_token=TOKEN, requests_per_second=0, **options
     )
+    return MetronomeClient(settings, transport=httpx.MockTransport(handler), sleep=waits.append)
 
 
 def paged(items: list[dict[str, object]]) -> Handler:
@@ -226,5 +223,5 @@ def test_the_token_is_sent_as_bearer_and_never_shown() -> None:
 
 def test_plain_http_is_refused_for_remote_hosts() -> None:
     with pytest.raises(InsecureBaseURLError, match="SOURCES__METRONOME__BASE_URL"):
-        MetronomeClient(base_url="http://metronome.example", api_token=TOKEN)
-    MetronomeClient(base_url="http://127.0.0.1:9", api_token=TOKEN).close()
+        MetronomeClient(MetronomeSettings(base_url="http://metronome.example", api_token=TOKEN))
+    MetronomeClient(MetronomeSettings(base_url="http://127.0.0.1:9", api_token=TOKEN)).close()

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from sources.metronome import MetronomeSettings
 from sources.metronome.client import MetronomeClient, MetronomeResponseError
 from sources.metronome.paging import BODY_CURSOR, QUERY_CURSOR, PageRequest, Paging
 
@@ -37,13 +38,11 @@ def answer(
 
 
 def client_for(handler: Handler, **options: Any) -> MetronomeClient:
+    settings = MetronomeSettings(
+        base_url="https://metronome.test", api_token="token", requests_per_second=0, **options
+    )
     return MetronomeClient(
-        base_url="https://metronome.test",
-        api_token="token",
-        requests_per_second=None,
-        transport=httpx.MockTransport(handler),
-        sleep=lambda seconds: None,
-        **options,
+        settings, transport=httpx.MockTransport(handler), sleep=lambda seconds: None
     )
 
 
@@ -139,9 +138,7 @@ def test_a_5xx_and_a_429_are_retried_on_either_strategy(paging: Paging) -> None:
         ]
     )
     client = MetronomeClient(
-        base_url="https://metronome.test",
-        api_token="token",
-        requests_per_second=None,
+        MetronomeSettings(base_url="https://metronome.test", api_token="token"),
         transport=httpx.MockTransport(lambda request: next(answers)),
         sleep=sleeps.append,
     )
