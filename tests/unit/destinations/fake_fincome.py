@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import orjson
 
+from destinations.fincome import FincomeClient, FincomeSettings
+
 Call = tuple[str, str, str]  # method, collection, id
+KEY = "unit-test-key"
 SUCCESS = {"POST": 201, "PATCH": 202, "DELETE": 204}
 
 
@@ -34,3 +39,13 @@ class FakeFincome:
             detail = [{"loc": ["body", "x"], "msg": "refused", "type": "reference_not_found"}]
             return httpx.Response(status, json={"detail": detail})
         return httpx.Response(SUCCESS[request.method])
+
+
+@contextmanager
+def client_of(fake: FakeFincome, **settings: Any) -> Iterator[FincomeClient]:
+    """A client of `fake`, no pacing; `settings` are `FincomeSettings` fields."""
+    options = {"api_key": KEY, "base_url": "https://fincome.test", "requests_per_second": None}
+    with FincomeClient(
+        FincomeSettings(**{**options, **settings}), transport=httpx.MockTransport(fake)
+    ) as client:
+        yield client

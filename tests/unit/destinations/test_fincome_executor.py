@@ -6,16 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import duckdb
-import httpx
 import pytest
 
-from destinations.fincome import AuthenticationFailed, FincomeClient, FincomeSettings
+from destinations.fincome import AuthenticationFailed, FincomeClient
 from destinations.fincome.executor import Executor
 from destinations.fincome.ledger import LedgerEntry, LedgerStore
 from destinations.fincome.waves import Step
-from tests.unit.destinations.fake_fincome import FakeFincome
-
-KEY = "test-fincome-key"
+from tests.unit.destinations.fake_fincome import FakeFincome, client_of
 
 
 @pytest.fixture
@@ -25,16 +22,7 @@ def fake() -> FakeFincome:
 
 @pytest.fixture
 def client(fake: FakeFincome) -> Iterator[FincomeClient]:
-    with FincomeClient(
-        FincomeSettings(
-            api_key=KEY,
-            base_url="https://fincome.test",
-            requests_per_second=None,
-            max_concurrency=4,
-            max_attempts=1,
-        ),
-        transport=httpx.MockTransport(fake),
-    ) as client:
+    with client_of(fake, max_concurrency=4, max_attempts=1) as client:
         yield client
 
 

@@ -8,19 +8,16 @@ from decimal import Decimal
 from typing import Any
 
 import duckdb
-import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from destinations.fincome import FincomeClient, FincomeSettings, LedgerStore
+from destinations.fincome import FincomeClient, LedgerStore
 from destinations.fincome.destination import restored_rows
 from destinations.fincome.executor import ExecutionReport
 from destinations.fincome.staged_load import StagedLoad
-from tests.unit.destinations.fake_fincome import FakeFincome
+from tests.unit.destinations.fake_fincome import FakeFincome, client_of
 from tests.unit.destinations.samples import graph
-
-KEY = "unit-test-key"
 
 
 @pytest.fixture
@@ -30,15 +27,8 @@ def fake() -> FakeFincome:
 
 @pytest.fixture
 def client(fake: FakeFincome) -> Iterator[FincomeClient]:
-    with FincomeClient(
-        FincomeSettings(
-            api_key=KEY,
-            base_url="https://fincome.test",
-            requests_per_second=None,
-            max_concurrency=1,  # one step at a time, so the order of calls is deterministic
-        ),
-        transport=httpx.MockTransport(fake),
-    ) as client:
+    # one step at a time, so the order of calls is deterministic
+    with client_of(fake, max_concurrency=1) as client:
         yield client
 
 
@@ -262,10 +252,7 @@ def test_once_acknowledged_a_load_is_never_sent_again(
     first: list[dict[str, Any]], second: list[dict[str, Any]]
 ) -> None:
     fake = FakeFincome()
-    with FincomeClient(
-        FincomeSettings(api_key=KEY, base_url="https://fincome.test", requests_per_second=None),
-        transport=httpx.MockTransport(fake),
-    ) as client:
+    with client_of(fake) as client:
         ledger = LedgerStore(duckdb.connect())
         push(ledger, client, invoices=first)
         push(ledger, client, invoices=second)
