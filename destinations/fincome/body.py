@@ -12,13 +12,12 @@ import hashlib
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Context, Decimal, InvalidOperation
-from typing import Any, Literal
+from typing import Any
 
 import orjson
 
 from destinations.fincome.schema import Collection, FieldKind, collection
 
-Operation = Literal["create", "update"]
 _ONE = Decimal(1)
 # Room for every digit a number can bring (DuckDB's DECIMAL(38,9) holds 38; Python's default
 # context keeps 28, rounding the rest away or failing to write a long integer out plainly).
@@ -29,16 +28,14 @@ class BodyError(ValueError):
     """A value that cannot be expressed as the field's JSON type."""
 
 
-def canonical_body(
-    name: str | Collection, row: Mapping[str, Any], *, op: Operation = "create"
-) -> dict[str, Any]:
-    """The body for `op`: only the seed's fields, values normalised by kind, None for absent.
+def canonical_body(name: str | Collection, row: Mapping[str, Any]) -> dict[str, Any]:
+    """The body of a create, and of an update (the seed's updates take every create field):
+    only the seed's fields, values normalised by kind, None for absent.
 
     Embedded line items are not part of the body; see `embedded_rows`.
     """
     spec = collection(name) if isinstance(name, str) else name
-    kinds = spec.body_kinds if op == "create" else spec.update_body_kinds
-    return {field: normalize(kind, row.get(field), field) for field, kind in kinds}
+    return {field: normalize(kind, row.get(field), field) for field, kind in spec.body_kinds}
 
 
 def embedded_rows(name: str | Collection, row: Mapping[str, Any]) -> list[Mapping[str, Any]] | None:
@@ -53,13 +50,8 @@ def embedded_rows(name: str | Collection, row: Mapping[str, Any]) -> list[Mappin
     return None if children is None else list(children)
 
 
-def row_hash(name: str | Collection, row: Mapping[str, Any]) -> str:
-    """Stable content hash of the create body (embedded lines excluded)."""
-    return body_hash(canonical_body(name, row))
-
-
 def body_hash(body: Mapping[str, Any]) -> str:
-    """The hash of a canonical create body: `row_hash` without normalising the row again."""
+    """Stable content hash of a canonical body (embedded lines excluded): the ledger's."""
     plain = body if type(body) is dict else dict(body)  # orjson takes exact dicts only
     canonical = orjson.dumps(plain, default=_decimal_text, option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(canonical).hexdigest()[:32]

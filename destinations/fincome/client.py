@@ -199,9 +199,8 @@ class FincomeClient:
         return item
 
     def _update_existing(self, name: str, body: Mapping[str, Any]) -> WriteResult:
-        spec = collection(name)
-        fields = set(spec.update_fields)
-        update_body = {key: value for key, value in body.items() if key in fields}
+        spec = collection(name)  # an update takes every create field, not embedded lines
+        update_body = {key: value for key, value in body.items() if key != spec.embedded}
         path = self.paths.item(name, str(body["id"]))
         response = self._send("PATCH", path, body=update_body, collection=name)
         lines = body.get(spec.embedded) if spec.embedded else None

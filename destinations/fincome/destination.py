@@ -102,9 +102,6 @@ class fincome(Destination[FincomeSettings, "FincomeLoadClient"]):  # dlt's style
     def client_class(self) -> type[FincomeLoadClient]:
         return FincomeLoadClient
 
-    def __init__(self, **settings: Any) -> None:
-        super().__init__(**settings)
-
 
 class FincomeLoadClient(JobClientBase):
     """dlt's job client for one schema; the push happens when a load completes."""

@@ -32,7 +32,6 @@ class Collection:
     parents: tuple[tuple[str, str], ...] = ()  # (field, parent collection)
     deletable: bool = False
     embedded: str | None = None  # list field carrying child rows on create
-    updatable_fields: tuple[str, ...] | None = None  # None: every field
 
     @property
     def field_names(self) -> tuple[str, ...]:
@@ -43,18 +42,10 @@ class Collection:
         """Fields naming another row of this same collection (`root_parent_id`...)."""
         return tuple(name for name, target in self.parents if target == self.name)
 
-    @property
-    def update_fields(self) -> tuple[str, ...]:
-        return self.updatable_fields or self.field_names
-
     @cached_property
     def body_kinds(self) -> tuple[tuple[str, FieldKind], ...]:
         """(field, kind) of a create body, in order: every row's body is built from it."""
         return tuple((f.name, f.kind) for f in self.fields)
-
-    @cached_property
-    def update_body_kinds(self) -> tuple[tuple[str, FieldKind], ...]:
-        return tuple((name, self.kinds[name]) for name in self.update_fields)
 
     @cached_property
     def kinds(self) -> dict[str, FieldKind]:

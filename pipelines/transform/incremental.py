@@ -27,6 +27,7 @@ from pathlib import Path
 import duckdb
 import orjson
 
+from destinations.fincome.diff import schema_tables
 from destinations.fincome.rows import CustomerRow
 from pipelines.shards import Shard
 from pipelines.shared_facts import SharedFacts
@@ -170,12 +171,7 @@ def _code_digest() -> str:
 
 def _stored(db: duckdb.DuckDBPyConnection, schema: str) -> dict[str, tuple[str, Span]] | None:
     """Stored fingerprint and span per customer; None when nothing usable is stored."""
-    present = {
-        name
-        for (name,) in db.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = ?", [schema]
-        ).fetchall()
-    }
+    present = schema_tables(db, schema)
     if not {CUSTOMERS_TABLE, REJECTS_TABLE, OWNERS_TABLE} <= present or _collided(db, schema):
         return None
     rows = db.execute(

@@ -14,7 +14,7 @@ import copy
 import duckdb
 from hypothesis import given
 
-from destinations.fincome.body import row_hash
+from destinations.fincome.body import body_hash, canonical_body
 from pipelines.transform.engine import desired_state, transform
 from pipelines.transform.runner import write_desired_state
 from tests.reliability.checks import (
@@ -75,4 +75,7 @@ def test_junk_output_loads_into_the_fincome_tables_with_its_hashes(
             assert len(stored) == count
             for values in stored:
                 row = dict(zip(columns, values, strict=True))
-                assert row_hash(collection, row) == row["row_hash"], (collection, row["id"])
+                assert body_hash(canonical_body(collection, row)) == row["row_hash"], (
+                    collection,
+                    row["id"],
+                )

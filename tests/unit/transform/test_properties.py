@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from destinations.fincome.body import row_hash
+from destinations.fincome.body import body_hash, canonical_body
 from pipelines.transform.customer_mapping import INTERNAL_ERROR
 from pipelines.transform.engine import DesiredState, desired_state
 from pipelines.transform.inputs import StagedCatalog, StagedCustomer
@@ -224,7 +224,7 @@ def _assert_sendable(state: DesiredState) -> None:
         assert len(found) == len(set(found)), name
     for name, found in state.rows.items():
         for row in found:
-            row_hash(name, row)
+            body_hash(canonical_body(name, row))
             assert all(type(v) in (str, int) for v in row["custom_properties"].values())
     known = {name: set(found) for name, found in ids.items()}
     references = [
