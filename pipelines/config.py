@@ -163,6 +163,15 @@ def load_fincome_settings() -> FincomeSettings:
     return settings
 
 
+def fincome_settings_if_keyed() -> FincomeSettings | None:
+    """`load_fincome_settings()` when a Fincome key is set, else None: a dry run needs no
+    Fincome, but one that has a key is checked with it (a wrong key found before the push)."""
+    check_known_keys(DESTINATION)
+    if not _read_secret(f"{FINCOME_SECTION}.api_key"):
+        return None
+    return load_fincome_settings()
+
+
 MAPPING = Namespace("mapping", {("mapping",): frozenset(MappingOptions.model_fields)})
 
 

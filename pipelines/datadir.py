@@ -4,6 +4,8 @@
     <data dir>/dlt/                  dlt pipelines_dir of every pipeline
     <data dir>/billing-sync.lock     held for the whole run
     <data dir>/reports/              reconcile reports
+    <data dir>/accounts.json         the Metronome and Fincome accounts it belongs to
+                                     (`pipelines/preflight/binding.py`)
 
 Paths are always absolute: dlt, Airflow and cron may change the working directory, and a
 relative DuckDB path would then point somewhere else.
@@ -70,6 +72,10 @@ class DataDir:
     @property
     def lock_path(self) -> Path:
         return self.root / "billing-sync.lock"
+
+    @property
+    def accounts_path(self) -> Path:
+        return self.root / "accounts.json"
 
     @property
     def reports_dir(self) -> Path:

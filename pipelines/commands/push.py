@@ -59,6 +59,7 @@ from pipelines.config import (
 )
 from pipelines.datadir import DataDir
 from pipelines.extract import ExtractOptions, ExtractResult, run_extract
+from pipelines.preflight.sync import preflight_sync
 from pipelines.push import PushOptions, PushResult, run_push
 from pipelines.shards import SHARD_KEY, Scope, Shard
 from pipelines.shared_facts import record_shared_facts
@@ -178,6 +179,7 @@ def sync_outcome(session: CommandSession, extract: ExtractOptions, dry_run: bool
         scope = held.claim(Scope.of(extract.shard) if extract.shard else None)
         _refuse_sharded_push(scope.shard, dry_run)
         extract = replace(extract, shard=scope.shard)
+        preflight_sync(data_dir, metronome, settings)  # a refused key fails here, in seconds
         with held.recorded({**extract.describe(), "dry_run": dry_run}, progress=True) as run:
             extracted = run_extract(data_dir, metronome, extract, bars=run.bars)
             facts = record_shared_facts(data_dir, mapping, scope.shard) if scope.shard else None
