@@ -10,12 +10,15 @@ Knows neither API:
   secret in (`secret_forms`, `redact`);
 - the process-wide stop switch every wait and request honours (`PROCESS_STOP`);
 - client-side pacing that slows down on 429s, request statistics, base-URL safety checks
-  and an `httpx.Client` that keeps no cookies.
+  and an `httpx.Client` that keeps no cookies;
+- one line per attempt (method, path, status, milliseconds; `requestlog`), logged at DEBUG
+  and handed to whoever listens (a run's progress snapshot counts requests there).
 """
 
 from httpkit.client import CookielessClient
 from httpkit.faults import SetupFault, setup_fault
 from httpkit.pacing import AdaptivePacer
+from httpkit.requestlog import RequestLine, listening
 from httpkit.retry import RetryPolicy, WaitBeyondBudget, retry_after_seconds
 from httpkit.secrets import redact, secret_forms
 from httpkit.sender import ResilientSender
@@ -28,6 +31,7 @@ __all__ = [
     "AdaptivePacer",
     "CookielessClient",
     "InsecureBaseURLError",
+    "RequestLine",
     "RequestStats",
     "ResilientSender",
     "RetryPolicy",
@@ -36,6 +40,7 @@ __all__ = [
     "StopSwitch",
     "WaitBeyondBudget",
     "check_base_url",
+    "listening",
     "redact",
     "retry_after_seconds",
     "secret_forms",

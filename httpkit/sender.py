@@ -19,6 +19,7 @@ import httpx
 from httpkit.deadline import attempt_deadline
 from httpkit.faults import is_setup_fault
 from httpkit.pacing import AdaptivePacer
+from httpkit.requestlog import attempted
 from httpkit.retry import Pause, RetryPolicy, WaitBeyondBudget, retry_after_seconds
 from httpkit.stats import RequestStats
 from httpkit.stopping import PROCESS_STOP, StopSwitch
@@ -113,7 +114,8 @@ class ResilientSender:
     ) -> httpx.Response:
         self.stop.raise_if_requested()
         self._wait_for_slot(budget_ends)
-        ends_at = min(time.monotonic() + self.attempt_seconds, budget_ends)
+        began = time.monotonic()
+        ends_at = min(began + self.attempt_seconds, budget_ends)
         with attempt_deadline(ends_at, self.stop):
             try:
                 response = self.http.request(
@@ -121,8 +123,10 @@ class ResilientSender:
                 )
             except httpx.TransportError as exc:
                 self.stats.record(type(exc).__name__)
+                attempted(method, url, type(exc).__name__, time.monotonic() - began)
                 raise
         status = response.status_code
+        attempted(method, url, str(status), time.monotonic() - began)
         self.stats.record(str(status), throttled=status == 429)
         if status == 429:
             self.pacer.throttled()

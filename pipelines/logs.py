@@ -8,7 +8,9 @@
 
 where the run's summary line adds `command`, `status`, `exit_code`, `data_dir` (when known)
 and `counts` (`{"created": 3, "rejects": 0, ...}`, integers only), and a failure logged with
---verbose adds `exc_info` (the traceback as text).
+--verbose adds `exc_info` (the traceback as text). With --verbose each HTTP attempt of
+either API is one DEBUG line (`httpkit.requestlog`: `GET /v1/customers -> 200 in 41 ms`,
+in JSON with `method`, `path`, `http_status`, `ms`): never a query string, header or body.
 
 Redaction is the safety net behind "secrets never reach a log": every formatted line has the
 values of the secrets in use replaced by `***` (those `register_secret` was given and those
@@ -29,11 +31,12 @@ import threading
 from datetime import UTC, datetime
 from typing import Any, Literal, TextIO
 
-from httpkit import secret_forms
+from httpkit import requestlog, secret_forms
 
 LogFormat = Literal["text", "json"]
 OWN_LOGGERS = ("billing_sync", "pipelines", "sources", "destinations", "httpkit")
-FIELDS_ATTRIBUTE = "fields"  # `extra={"fields": {...}}` adds structured fields in JSON mode
+# `extra={"fields": {...}}` adds structured fields in JSON mode (httpkit's request lines too)
+FIELDS_ATTRIBUTE = requestlog.FIELDS_ATTRIBUTE
 REDACTED = "***"
 MIN_SECRET_LENGTH = 6  # shorter values ("true", "1") would blank out ordinary words
 SECRET_ENV_NAME = re.compile(r"(TOKEN|API_KEY|SECRET|PASSWORD)$")

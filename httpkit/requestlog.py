@@ -1,0 +1,80 @@
+"""One line per HTTP attempt, and the one hook whoever counts requests listens on.
+
+Every attempt `ResilientSender` makes (retries included) passes through `attempted`: it
+logs at DEBUG on `httpkit.requests` (shown with `billing-sync -v`)
+
+    GET /v1/customers/3f0c.../invoices -> 200 in 41 ms
+
+and calls each listener with the same `RequestLine`. Only the method, the URL's path, the
+status (or the transport error's class name) and the milliseconds are ever kept: never the
+query string (an API may take a key there), the host's userinfo, headers or bodies.
+Listeners are called on the sending thread, so they must be quick and thread-safe.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import httpx
+
+log = logging.getLogger("httpkit.requests")
+
+# a log record's structured fields go under this attribute (JSON log lines add them)
+FIELDS_ATTRIBUTE = "fields"
+
+
+@dataclass(frozen=True)
+class RequestLine:
+    method: str
+    path: str  # the URL's path only
+    status: str  # the HTTP status code, or the transport error's class name
+    milliseconds: int
+
+
+Listener = Callable[[RequestLine], None]
+
+_listeners: list[Listener] = []
+_lock = threading.Lock()
+
+
+def attempted(method: str, url: str, status: str, seconds: float) -> None:
+    """Log one attempt and tell the listeners."""
+    line = RequestLine(method.upper(), _path_of(url), status, round(seconds * 1000))
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug(
+            "%s %s -> %s in %d ms",
+            line.method,
+            line.path,
+            line.status,
+            line.milliseconds,
+            extra={FIELDS_ATTRIBUTE: {"method": line.method, "path": line.path,
+                                      "http_status": line.status, "ms": line.milliseconds}},
+        )  # fmt: skip
+    with _lock:
+        listeners = tuple(_listeners)
+    for listener in listeners:
+        listener(line)
+
+
+@contextmanager
+def listening(listener: Listener) -> Iterator[None]:
+    """Call `listener` for every attempt made while the block runs, on any thread."""
+    with _lock:
+        _listeners.append(listener)
+    try:
+        yield
+    finally:
+        with _lock:
+            _listeners.remove(listener)
+
+
+def _path_of(url: str) -> str:
+    """The path of `url` alone; a URL that does not parse is not quoted at all."""
+    try:
+        return httpx.URL(url).path or "/"
+    except (httpx.InvalidURL, TypeError):
+        return "(unparsable URL)"
