@@ -20,13 +20,14 @@ from pipelines.commands import (
     push,
     reconcile,
     rejects,
+    repair,
     shared,
     status,
 )
 from pipelines.heap import limit_malloc_arenas
 from pipelines.logs import LogFormat, configure_logging, set_log_format, set_verbose
 
-COMMAND_GROUPS = (extract, push, shared, status, rejects, reconcile, emulator, demo)
+COMMAND_GROUPS = (extract, push, shared, status, rejects, reconcile, repair, emulator, demo)
 
 app = typer.Typer(
     name="billing-sync",

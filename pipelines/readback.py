@@ -7,16 +7,24 @@ from a pool of that many threads, keeping only a window of ids in hand so that a
 cost no more memory than a hundred. A record Fincome answers 404 for is `None`; any other
 failure (auth, retries spent, the process stopping) is raised once the reads in flight are
 answered, and no new read starts.
+
+`differing_fields` compares a record Fincome holds with the body we send for it: only the
+fields we send (Fincome adds its own, like `created_at`), each normalised by its kind on both
+sides (`body.normalize`: `100.0` is `100`, `+00:00` is `Z`), and only those Fincome shows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterable
+import json
+from collections.abc import Generator, Iterable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from decimal import Decimal
 from itertools import islice
 from typing import Any
 
 from destinations.fincome import FincomeClient, NotFound
+from destinations.fincome.body import BodyError, normalize
+from destinations.fincome.schema import collection as collection_spec
 
 Held = dict[str, Any] | None
 # ids handed to the pool ahead of the answers: enough to keep every slot busy while the
@@ -62,3 +70,22 @@ def _read(client: FincomeClient, collection: str, record_id: str) -> Held:
         return client.get(collection, record_id)
     except NotFound:
         return None
+
+
+def differing_fields(
+    collection: str, body: str | Mapping[str, Any], held: Mapping[str, Any]
+) -> list[str]:
+    """The fields of `body` (the canonical body we send, or its JSON text) whose value
+    Fincome's copy `held` shows differently, in the collection's field order."""
+    sent = json.loads(body, parse_float=Decimal) if isinstance(body, str) else body
+    differing = []
+    for field, kind in collection_spec(collection).body_kinds:
+        if field not in held:
+            continue  # a field Fincome does not show cannot be compared
+        try:
+            same = normalize(kind, held[field], field) == normalize(kind, sent.get(field), field)
+        except BodyError:  # a value no body of ours could hold: edited by hand, say
+            same = False
+        if not same:
+            differing.append(field)
+    return differing

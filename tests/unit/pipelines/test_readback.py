@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from destinations.fincome import AuthenticationFailed, FincomeClient, FincomeSettings
-from pipelines.readback import read_back, read_one
+from pipelines.readback import differing_fields, read_back, read_one
 
 
 class Held:
@@ -109,3 +109,40 @@ def test_read_one() -> None:
     with client_of(fake) as client:
         assert read_one(client, "invoices", "i1") == {"id": "i1"}
         assert read_one(client, "invoices", "i2") is None
+
+
+SENT = (
+    '{"id":"i1","customer_id":"c1","invoice_number":null,"date":"2026-04-03T00:00:00Z",'
+    '"status":"paid","is_renew":null,"custom_properties":{"metronome_id":"m1"}}'
+)
+
+
+@pytest.mark.parametrize(
+    ("held", "fields"),
+    [
+        # what Fincome adds, or writes its own way, is no difference
+        ({"id": "i1", "status": "paid", "created_at": "2026-04-04T10:00:00Z"}, []),
+        ({"date": "2026-04-03T00:00:00+00:00", "invoice_number": None}, []),
+        ({"custom_properties": {"metronome_id": "m1"}}, []),
+        ({}, []),  # a field Fincome does not show cannot be compared
+        ({"status": "unpaid"}, ["status"]),
+        ({"date": "2026-04-02T00:00:00Z", "customer_id": "c2"}, ["customer_id", "date"]),
+        ({"custom_properties": None}, ["custom_properties"]),
+        ({"date": "yesterday"}, ["date"]),  # junk typed by hand
+    ],
+)
+def test_differing_fields(held: dict[str, Any], fields: list[str]) -> None:
+    assert differing_fields("invoices", SENT, held) == fields
+
+
+@pytest.mark.parametrize(
+    ("held", "fields"),
+    [
+        ({"amount_excluding_tax_after_discount": "100.0", "tax_amount": 0}, []),
+        ({"amount_excluding_tax_after_discount": 100.01}, ["amount_excluding_tax_after_discount"]),
+        ({"quantity": 2.0}, []),
+    ],
+)
+def test_differing_amounts(held: dict[str, Any], fields: list[str]) -> None:
+    sent = {"id": "l1", "amount_excluding_tax_after_discount": 100, "tax_amount": 0, "quantity": 2}
+    assert differing_fields("invoice_line_items", sent, held) == fields
