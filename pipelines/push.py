@@ -12,6 +12,17 @@
    them and the ledger learns each acknowledged step as it lands (`executor.Executor`):
    what landed is what the executor reports, nothing is planned twice.
 
+`--customer` (`PushOptions.customers`) plans only those customers' records: the customer,
+what belongs to it (`ownership.py`: its subscriptions, invoices, credit notes and their
+lines) and the parents they need that Fincome lacks. Products and prices are shared by
+every customer, so such a run creates the ones its records use that Fincome does not hold
+yet, and leaves updates and deletes of shared products and prices to a run without
+`--customer` (updating them here would change other customers' documents).
+
+A run's rejects (`PushResult.rejects`) are the open ones it saw; each says whether it is
+`new`: not open when the run began (first seen now, or reopened). Only new ones make a
+command exit 3 (`commands.common.rejects_exit_code`).
+
 In a shard (`PushOptions.scope`), step 1 maps only the shard's customers and leaves the
 customers, products and prices tables empty; `run_shared_push` writes those three from the
 facts of every shard (`shared_facts.py`) in a data dir of their own and pushes them alone.
@@ -38,7 +49,13 @@ from pipelines.ownership import fincome_keys
 from pipelines.plan import OPS, PushPlan, plan_push
 from pipelines.progress import Bars, Counter, no_bars
 from pipelines.push_failures import explain, stop_if_refused_alike
-from pipelines.rejects import RejectKey, RetryReport, open_rejects_since, store_transform_rejects
+from pipelines.rejects import (
+    RejectKey,
+    RetryReport,
+    open_reject_keys,
+    open_rejects_since,
+    store_transform_rejects,
+)
 from pipelines.shards import ACCOUNT, SHARED, Scope
 from pipelines.shared_facts import SharedFacts, merged_shared_rows
 from pipelines.stopping import raise_if_stopped
@@ -57,6 +74,7 @@ class PushOptions:
     retrying: tuple[RejectKey, ...] | None = None
     scope: Scope = ACCOUNT  # a shard pushes its customers' records, not the shared ones
     full_refresh: bool = False  # map every customer again, changed or not
+    customers: tuple[str, ...] | None = None  # `--customer`: push only their records
 
 
 @dataclass
@@ -110,12 +128,16 @@ def run_push(
     *,
     since: datetime | None = None,
     bars: Bars | None = None,
+    open_before: frozenset[RejectKey] | None = None,
 ) -> PushResult:
     """Transform, plan and (unless a dry run) push; `settings` may be None for a dry run.
 
-    `since` is when the command began: rejects opened since then are this run's. A shard
-    (`options.scope`) leaves the customers, products and prices to `run_shared_push`.
+    `since` is when the command began: rejects opened since then are this run's, and those
+    not in `open_before` (the open rejects when it began; by default, when the push began)
+    are new. A shard (`options.scope`) leaves the customers, products and prices to
+    `run_shared_push`.
     """
+    bars = bars or no_bars()
     options = options or PushOptions()
     if options.scope == SHARED:
         raise ValueError("the shared records are pushed by run_shared_push, from shard facts")
@@ -133,9 +155,12 @@ def run_push(
         )
         release_freed_memory()
         store_transform_rejects(LedgerStore(db), result.rejects)
+        bars.rejected(len(result.rejects))
         return result
 
-    return _run(data_dir, settings, options, desired, since=since, bars=bars)
+    return _run(
+        data_dir, settings, options, desired, since=since, bars=bars, open_before=open_before
+    )
 
 
 def run_shared_push(
@@ -147,6 +172,7 @@ def run_shared_push(
     *,
     since: datetime | None = None,
     bars: Bars | None = None,
+    open_before: frozenset[RejectKey] | None = None,
 ) -> PushResult:
     """Push the customers, products and prices of the whole account, built from the facts
     of every shard (`shared_facts.py`); the data dir's ledger holds only those."""
@@ -156,7 +182,15 @@ def run_shared_push(
         rows = merged_shared_rows(facts, mapping)
         return write_desired_state(db, rows, spool_dir=data_dir.root)
 
-    return _run(data_dir, settings, options, desired, since=since, bars=bars)
+    return _run(
+        data_dir,
+        settings,
+        options,
+        desired,
+        since=since,
+        bars=bars or no_bars(),
+        open_before=open_before,
+    )
 
 
 def _run(
@@ -166,14 +200,19 @@ def _run(
     desired: Callable[[duckdb.DuckDBPyConnection], TransformResult],
     *,
     since: datetime | None,
-    bars: Bars | None,
+    bars: Bars,
+    open_before: frozenset[RejectKey] | None,
 ) -> PushResult:
     started = time.monotonic()
     since = since or datetime.now(UTC)
     data_dir.ensure()
     with data_dir.connect() as db:
+        if open_before is None:
+            open_before = frozenset(open_reject_keys(db))
+        bars.phase("transform")
         transformed = desired(db)
         retry = None if options.retrying is None else RetryReport(db, options.retrying)
+        bars.phase("plan")
         plan = _plan(db, options)
         result = PushResult(
             transformed.counts,
@@ -187,21 +226,25 @@ def _run(
         elif plan.writes:
             if settings is None:
                 raise ValueError("pushing needs the Fincome settings")
+            bars.phase("push")
             with data_dir.lower_cap(db):
-                report, result.requests = _push(db, settings, plan, bars or no_bars(), since)
+                report, result.requests = _push(db, settings, plan, bars, since)
             result.done = _done(plan, report)
             result.steps = {name: dict(actions) for name, actions in report.steps.items()}
-        result.rejects = open_rejects_since(db, since)
+        result.rejects = open_rejects_since(db, since, open_before)
         result.retried = retry.outcomes(db) if retry else []
     result.duration_seconds = round(time.monotonic() - started, 3)
     return result
 
 
 def _plan(db: duckdb.DuckDBPyConnection, options: PushOptions) -> PushPlan:
-    if options.retrying is None:
-        return plan_push(db)
-    retried = {key for r in options.retrying for key in fincome_keys(*astuple(r))}
-    return plan_push(db, only=retried)
+    """The whole plan, or only the records of a retry's rejects or of `--customer`."""
+    if options.retrying is not None:
+        retried = {key for r in options.retrying for key in fincome_keys(*astuple(r))}
+        return plan_push(db, only=retried)
+    if options.customers is not None:
+        return plan_push(db, only={("customers", c) for c in options.customers})
+    return plan_push(db)
 
 
 def _push(
@@ -227,6 +270,8 @@ def _push(
                 counter = bars.counter(f"push {step.collection}", total)
                 counters[step.collection] = counter
         counter.advance(1)
+        if outcome == "rejected":
+            bars.rejected()
 
     with FincomeClient(settings) as client:
 

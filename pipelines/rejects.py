@@ -5,7 +5,15 @@ The transform's rejects (`TransformReject`) become the ledger's `Reject`s in one
 
 A run's rejects are the open ones it saw (opened or re-opened since it began). A stage that
 looks at every record each run (the transform) resolves its earlier rejects that it no
-longer produces: their cause was fixed, by new data or by configuration.
+longer produces: their cause was fixed, by new data or by configuration. Of a run's
+rejects, the `new` ones were not open when it began (first seen now, or reopened): the
+commands exit 3 for those alone, so a scheduler alerts once per set-aside record, not on
+every run for the same old ones.
+
+The transform produces every open transform reject again each run (a customer it does not
+map again keeps its rejects): `store_transform_rejects` writes only those that are new or
+whose reason changed, and for the others only notes that this run saw them (`last_seen`),
+so `attempts` counts the times a reject was opened, not the runs.
 
 `rejects --retry` takes the open rejects before anything runs (`open_reject_keys`): the
 extract and the transform resolve the ones they no longer produce, so read afterwards they
@@ -16,9 +24,9 @@ a customer...) before and after the push.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
@@ -39,8 +47,11 @@ class RejectKey:
     record_id: str
 
 
-def open_rejects_since(db: duckdb.DuckDBPyConnection, since: datetime) -> list[dict[str, Any]]:
-    """Open rejects seen since `since`, oldest stage first: what a run must report."""
+def open_rejects_since(
+    db: duckdb.DuckDBPyConnection, since: datetime, open_before: Collection[RejectKey]
+) -> list[dict[str, Any]]:
+    """Open rejects seen since `since`, oldest stage first: what a run must report, each
+    `new` unless it was already open when the run began (`open_before`)."""
     if not _exists(db):
         return []
     rows = db.execute(
@@ -50,7 +61,13 @@ def open_rejects_since(db: duckdb.DuckDBPyConnection, since: datetime) -> list[d
         [since],
     ).fetchall()
     return [
-        {"stage": stage, "collection": collection, "record_id": record_id, "reason": reason}
+        {
+            "stage": stage,
+            "collection": collection,
+            "record_id": record_id,
+            "reason": reason,
+            "new": RejectKey(stage, collection, record_id) not in open_before,
+        }
         for stage, collection, record_id, reason in rows
     ]
 
@@ -67,12 +84,48 @@ def open_reject_keys(db: duckdb.DuckDBPyConnection) -> tuple[RejectKey, ...]:
 
 
 def store_transform_rejects(ledger: LedgerStore, rejects: Iterable[TransformReject]) -> None:
-    """Store a whole transform's rejects and resolve its earlier ones it no longer produces."""
-    stored = [
+    """Store a whole transform's rejects and resolve its earlier ones it no longer produces.
+
+    One already open with the same reason is only marked as seen by this run."""
+    stage = TransformReject.stage
+    produced = [
         Reject(r.stage, r.collection, r.record_id, r.reason, payload=r.payload) for r in rejects
     ]
-    ledger.add_rejects(stored)
-    resolve_vanished(ledger, TransformReject.stage, stored)
+    open_reasons = _open_reasons(ledger, stage)
+    changed: list[Reject] = []
+    unchanged: list[Reject] = []
+    for reject in produced:
+        same = open_reasons.get((reject.collection, reject.record_id)) == reject.reason
+        (unchanged if same else changed).append(reject)
+    ledger.add_rejects(changed)
+    _seen_again(ledger, stage, unchanged)
+    resolve_vanished(ledger, stage, produced)
+
+
+def _open_reasons(ledger: LedgerStore, stage: str) -> dict[tuple[str, str], str]:
+    rows = ledger.db.execute(
+        f"SELECT collection, record_id, reason FROM {ledger.schema}.rejects "
+        "WHERE stage = ? AND resolved_at IS NULL",
+        [stage],
+    ).fetchall()
+    return {(collection, record_id): reason for collection, record_id, reason in rows}
+
+
+def _seen_again(ledger: LedgerStore, stage: str, rejects: Sequence[Reject]) -> None:
+    """Mark open rejects as seen by this run (`last_seen`), nothing else changed."""
+    if rejects:
+        ledger.db.execute(
+            f"UPDATE {ledger.schema}.rejects SET last_seen = ? FROM (SELECT "
+            "unnest(?::VARCHAR[]) AS collection, unnest(?::VARCHAR[]) AS record_id) seen "
+            f"WHERE rejects.stage = ? AND rejects.collection = seen.collection "
+            "AND rejects.record_id = seen.record_id AND rejects.resolved_at IS NULL",
+            [
+                datetime.now(UTC),
+                [r.collection for r in rejects],
+                [r.record_id for r in rejects],
+                stage,
+            ],
+        )
 
 
 def resolve_vanished(ledger: LedgerStore, stage: str, current: Iterable[Reject]) -> None:

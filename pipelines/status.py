@@ -7,7 +7,9 @@
 - rejects: open rejects grouped by stage, collection and reason, and each open reject whose
   record Fincome holds as last pushed (frozen), since when and how many records;
 - skipped: what the last transform left out on purpose as not revenue (unbillable and
-  consolidated invoices; `fincome.skipped_records`), by collection and reason.
+  consolidated invoices; `fincome.skipped_records`), by collection and reason;
+- running: null, or while another run holds the data dir (`running_status`), its progress
+  snapshot (`running.py`); what lives in the DuckDB file is then null.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pipelines.datadir import DataDir
 from pipelines.extract import PIPELINE_NAME as EXTRACT_PIPELINE
 from pipelines.frozen import frozen_rejects
 from pipelines.plan import OPS, plan_push
+from pipelines.running import live_run
 from pipelines.runs import RunLog
 from pipelines.shards import ACCOUNT, read_scope
 from pipelines.transform.tables import DEFAULT_SCHEMA, SKIPPED_TABLE
@@ -33,6 +36,7 @@ def gather_status(data_dir: DataDir, *, runs: int = 10) -> dict[str, Any]:
     with data_dir.connect() as db:
         return {
             "data_dir": str(data_dir.root),
+            "running": None,
             "scope": (read_scope(data_dir) or ACCOUNT).describe(),
             "runs": [_run_view(run) for run in RunLog(db).recent(limit=runs)],
             "entities": _entities(db),
@@ -40,6 +44,34 @@ def gather_status(data_dir: DataDir, *, runs: int = 10) -> dict[str, Any]:
             "rejects": _rejects(db),
             "skipped": _skipped(db),
         }
+
+
+UNKNOWN_RUN: dict[str, Any] = {
+    "pid": None,
+    "command": None,
+    "started_at": None,
+    "updated_at": None,
+    "phase": None,
+    "counters": [],
+    "requests": None,
+    "rejects": None,
+}
+
+
+def running_status(data_dir: DataDir) -> dict[str, Any]:
+    """What can be told while another run holds the data dir, without opening DuckDB: the
+    run's snapshot (its fields null when there is none: it just began), the scope and the
+    cursor (files of their own); what the DuckDB file holds is null."""
+    return {
+        "data_dir": str(data_dir.root),
+        "running": live_run(data_dir) or UNKNOWN_RUN,
+        "scope": (read_scope(data_dir) or ACCOUNT).describe(),
+        "runs": None,
+        "entities": None,
+        "cursor": read_cursor(data_dir),
+        "rejects": None,
+        "skipped": None,
+    }
 
 
 def _run_view(run: dict[str, Any]) -> dict[str, Any]:

@@ -36,7 +36,7 @@ class ExitCode(IntEnum):
     OK = 0
     FAILED = 1
     USAGE = 2  # bad usage or configuration; the message names the key
-    REJECTS = 3  # finished, but some records were set aside
+    REJECTS = 3  # finished, but records were newly set aside (`rejects_exit_code`)
     LOCKED = 75  # another run holds the data-dir lock (EX_TEMPFAIL)
     INTERRUPTED = 130  # stopped by SIGINT (128 + 2)
     TERMINATED = 143  # stopped by SIGTERM (128 + 15)
@@ -73,6 +73,13 @@ ShardOption = Annotated[
         show_default=False,
     ),
 ]
+
+
+def rejects_exit_code(rejects: list[dict[str, Any]]) -> ExitCode:
+    """Exit 3 when the run set records aside that were not set aside when it began (first
+    seen now, or reopened: `new`), else 0: a scheduler then alerts once per record, while
+    the old ones stay listed in the output (and in `billing-sync rejects`)."""
+    return ExitCode.REJECTS if any(reject.get("new", True) for reject in rejects) else ExitCode.OK
 
 
 def _nothing(console: Console) -> None:

@@ -16,7 +16,8 @@
      "steps": {"customers": {"create": 3, "update": 1}, ...},  # requests by action: sent
                                      # (answered); on a dry run built the same way, unsent
      "rejects": [{"stage": "transform" | "push", "collection": "invoices",
-                  "record_id": "...", "reason": "..."}],
+                  "record_id": "...", "reason": "...",
+                  "new": true}],    # not open when the run began (first seen, or reopened)
      "requests": {"attempts": 12, "retries": 0, "throttled": 0, "by_status": {"201": 12}},
      "duration_seconds": 1.2}
 
@@ -27,6 +28,17 @@ what deletes take away (an invoice or credit note is worth the lines it holds).
 "rejects": [every open reject this run saw], "shared_facts": "/abs/shared-facts.json" | null,
 "duration_seconds"}`; `backfill --json` the same with `"command": "backfill"` (its
 `extract.options.backfill` holds the window).
+
+Exit codes: 3 only when the run set records aside that were not set aside when it began
+(`"new": true`: first seen now, or reopened); rejects already open before it are listed
+(`"new": false`) but leave it at 0, so a scheduler alerts once per set-aside record
+(`common.rejects_exit_code`). `billing-sync rejects` lists every open one.
+
+`sync --customer ID` (repeatable) scopes the whole run: the extract reads those customers,
+and the push sends only their records (the customer, its subscriptions, invoices, credit
+notes and lines) plus the products, prices and payer they use that Fincome does not hold
+yet; changes to products and prices Fincome already holds wait for a run without
+`--customer`, since they are shared by every customer (`pipelines/push.py`).
 
 `--shard I/N` (or a data dir that holds a shard): `push` sends only the shard's
 subscriptions, invoices, credit notes and lines (its `transformed` customers, products and
@@ -46,7 +58,13 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from pipelines.commands.common import DataDirOption, ExitCode, JsonOption, Outcome, ShardOption
+from pipelines.commands.common import (
+    DataDirOption,
+    JsonOption,
+    Outcome,
+    ShardOption,
+    rejects_exit_code,
+)
 from pipelines.commands.extract import CustomerOption, extract_counts
 from pipelines.commands.extract import render_result as render_extract
 from pipelines.commands.session import CommandSession
@@ -156,9 +174,16 @@ def push_outcome(session: CommandSession, dry_run: bool, shard: Shard | None) ->
         options = PushOptions(dry_run=dry_run, scope=scope)
         described = {"dry_run": dry_run, "shard": str(scope.shard) if scope.shard else None}
         with held.recorded(described, progress=True) as run:
-            result = run_push(held.data_dir, settings, mapping, options, bars=run.bars)
+            result = run_push(
+                held.data_dir,
+                settings,
+                mapping,
+                options,
+                bars=run.bars,
+                open_before=run.open_before,
+            )
             outcome = Outcome(
-                exit_code=_exit_code(result.rejects),
+                exit_code=rejects_exit_code(result.rejects),
                 payload={"data_dir": str(held.data_dir.root), **result.to_json()},
                 summary=summarize_push(result),
                 render=lambda console: render_push(console, result),
@@ -181,10 +206,25 @@ def sync_outcome(session: CommandSession, extract: ExtractOptions, dry_run: bool
         extract = replace(extract, shard=scope.shard)
         preflight_sync(data_dir, metronome, settings)  # a refused key fails here, in seconds
         with held.recorded({**extract.describe(), "dry_run": dry_run}, progress=True) as run:
+            run.bars.phase("extract")
             extracted = run_extract(data_dir, metronome, extract, bars=run.bars)
+            run.bars.rejected(len(extracted.rejects))
             facts = record_shared_facts(data_dir, mapping, scope.shard) if scope.shard else None
-            options = PushOptions(dry_run=dry_run, scope=scope, full_refresh=extract.full_refresh)
-            pushed = run_push(data_dir, settings, mapping, options, since=started, bars=run.bars)
+            options = PushOptions(
+                dry_run=dry_run,
+                scope=scope,
+                full_refresh=extract.full_refresh,
+                customers=extract.customer_ids,
+            )
+            pushed = run_push(
+                data_dir,
+                settings,
+                mapping,
+                options,
+                since=started,
+                bars=run.bars,
+                open_before=run.open_before,
+            )
             payload: dict[str, Any] = {
                 "data_dir": str(data_dir.root),
                 "scope": scope.describe(),
@@ -205,7 +245,7 @@ def sync_result(
         render_push(console, pushed)
 
     return Outcome(
-        exit_code=_exit_code(pushed.rejects),
+        exit_code=rejects_exit_code(pushed.rejects),
         payload=payload,
         summary=f"extract {sum(extracted.tables.values())} rows; {summarize_push(pushed)}",
         render=render,
@@ -224,7 +264,3 @@ def sync_counts(extracted: ExtractResult, pushed: PushResult) -> dict[str, int]:
 def _refuse_sharded_push(shard: Shard | None, dry_run: bool) -> None:
     if shard and not dry_run:
         raise ConfigError(SHARD_KEY, SHARDED_SYNC)
-
-
-def _exit_code(rejects: list[dict[str, Any]]) -> ExitCode:
-    return ExitCode.REJECTS if rejects else ExitCode.OK

@@ -14,6 +14,8 @@ until the reject resolves; a retry then updates it to the new mapping.
 `--json` prints one object:
 
     {"command": "rejects", "status", "exit_code", "data_dir",
+     "running": null | {...},              # the snapshot of a run holding the data dir
+                                           # (`billing-sync status` documents its shape)
      "retried": [{"stage", "collection", "record_id",      # per retried record, [] without
                   "outcome": "sent" | "unchanged" | "rejected",            # --retry
                   "created", "updated", "deleted",         # Fincome records written for it
@@ -21,7 +23,15 @@ until the reject resolves; a retry then updates it to the new mapping.
      "rejects": [{"stage", "collection", "record_id", "reason", "attempts", "first_seen",
                   "last_seen", "detail", "frozen_since": str | null, "frozen_records": int}]}
 
-`rejects` are the open ones, after the retry when there was one; exit 3 when any is open.
+`rejects` are the open ones, after the retry when there was one; exit 3 when any is open
+(this command is asked by a person: unlike `sync`, it does not tell new rejects from old).
+
+While another run holds the data dir (DuckDB lets no other process read its file), the list
+cannot be read: `rejects` answers at once with exit 0, `"rejects": null`, `"retried": []`
+and `running` (that run's progress snapshot, whose `rejects` counts the records it has set
+aside so far); the full list once that run ends. `--retry` needs the data dir and exits 75.
+
+For people, rejects are grouped by reason: a count per reason, then each reason's ids.
 """
 
 from __future__ import annotations
@@ -35,11 +45,14 @@ from rich.table import Table
 from destinations.fincome import LedgerStore
 from pipelines.commands.common import DataDirOption, ExitCode, JsonOption, Outcome
 from pipelines.commands.session import CommandSession, Held
+from pipelines.commands.show import id_column, render_rejects, render_running
 from pipelines.config import load_fincome_settings, load_mapping, load_metronome_settings
+from pipelines.datadir import RunLockHeld
 from pipelines.extract import ExtractOptions, run_extract
 from pipelines.frozen import FrozenReject, frozen_note, frozen_rejects
 from pipelines.push import PushOptions, run_push
 from pipelines.rejects import open_reject_keys
+from pipelines.status import running_status
 
 RETRIED_COLUMNS = ("stage", "collection", "record id", "outcome", "created", "updated",
                    "deleted", "reason")  # fmt: skip
@@ -63,6 +76,34 @@ def rejects(
 
 
 def rejects_outcome(session: CommandSession, retry: bool) -> Outcome:
+    if retry:
+        return _listed(session, retry=True)
+    try:
+        return _listed(session, retry=False)
+    except RunLockHeld:
+        return _while_running(running_status(session.data_dir()))
+
+
+def _while_running(report: dict[str, Any]) -> Outcome:
+    """Another run holds the data dir: what its snapshot says of the records set aside."""
+    running = report["running"]
+    so_far = running["rejects"]
+    return Outcome(
+        exit_code=ExitCode.OK,
+        payload={
+            "data_dir": report["data_dir"],
+            "running": running,
+            "retried": [],
+            "rejects": None,
+        },
+        summary=f"a run holds the data dir; rejects so far in it: "
+        f"{'unknown' if so_far is None else so_far}",
+        render=lambda console: render_running(console, running),
+        counts={"rejects_so_far": so_far or 0},
+    )
+
+
+def _listed(session: CommandSession, *, retry: bool) -> Outcome:
     with session.locked() as held:
         data_dir = held.data_dir
         retried = _retry(held) if retry else []
@@ -75,7 +116,12 @@ def rejects_outcome(session: CommandSession, retry: bool) -> Outcome:
         summary += f" after a retry of {len(retried)} ({sent} sent)"
     return Outcome(
         exit_code=ExitCode.REJECTS if still_open else ExitCode.OK,
-        payload={"data_dir": str(data_dir.root), "retried": retried, "rejects": still_open},
+        payload={
+            "data_dir": str(data_dir.root),
+            "running": None,
+            "retried": retried,
+            "rejects": still_open,
+        },
         summary=summary,
         render=lambda console: _render(console, still_open, retried if retry else None),
         counts={"open_rejects": len(still_open), "retried": len(retried)},
@@ -137,23 +183,25 @@ def _render(
         ending = ": every retried record went through." if retried is not None else "."
         console.print("No open rejects" + ending)
         return
-    table = Table(title=f"Open rejects: {len(rows)}")
-    for column in ("stage", "collection", "record id", "attempts", "last seen", "reason"):
-        table.add_column(column)
-    for row in rows:
-        cells = (row["stage"], row["collection"], row["record_id"], str(row["attempts"]))
-        reason = row["reason"]
-        if row["frozen_since"]:
-            reason += "; " + frozen_note(row["frozen_since"], row["frozen_records"])
-        table.add_row(*cells, row["last_seen"][:19], reason)
-    console.print(table)
+    render_rejects(console, rows, f"Open rejects: {len(rows)}", note=_note)
     console.print("Fix the cause, then: billing-sync rejects --retry")
+
+
+def _note(row: dict[str, Any]) -> str:
+    """Since when the record is set aside, and what Fincome keeps of it meanwhile."""
+    words = f"since {row['first_seen'][:10]}"
+    if row["frozen_since"]:
+        words += "; " + frozen_note(row["frozen_since"], row["frozen_records"])
+    return words
 
 
 def _render_retried(console: Console, retried: list[dict[str, Any]]) -> None:
     table = Table(title=f"Retried: {len(retried)} record(s)")
     for column in RETRIED_COLUMNS:
-        table.add_column(column)
+        if column == "record id":
+            table.add_column(**id_column(column, (r["record_id"] for r in retried)))
+        else:
+            table.add_column(column)
     for record in retried:
         counts = (str(record[key]) for key in ("created", "updated", "deleted"))
         cells = (record["stage"], record["collection"], record["record_id"], record["outcome"])

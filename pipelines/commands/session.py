@@ -15,7 +15,10 @@ and exit with its code (`common.run_command`).
                 return run.done(outcome_of(result), recorded=result.to_json())
 
 Each step is taken only by the commands that need it: `status` locks and claims nothing,
-`demo` records no run. Progress bars are drawn only without `--json` (and at a terminal).
+`demo` records no run. Progress bars are drawn only without `--json` (and at a terminal);
+a recorded run also keeps its progress snapshot (`running.py`) in the data dir, for
+`status` and `rejects` to show while it holds the lock, and notes which rejects were open
+when it began (`Run.open_before`: a run's new rejects are the others).
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from typing import Any
 from pipelines.commands.common import ExitCode, Outcome, classify, run_command
 from pipelines.datadir import DataDir, resolve_data_dir, run_lock
 from pipelines.progress import Bars, progress_bars
+from pipelines.rejects import RejectKey, open_reject_keys
+from pipelines.running import run_snapshot
 from pipelines.runs import RunLog
 from pipelines.shards import Scope, claim_scope
 from pipelines.stopping import Stopped, received_signal
@@ -46,10 +51,14 @@ class CommandSession:
         """Run `body`, print its outcome, log the summary line and exit with its code."""
         run_command(self.command, self.json_output, body)
 
+    def data_dir(self) -> DataDir:
+        """The data dir, resolved (a `ConfigError` when unusable), not locked."""
+        return resolve_data_dir(self._data_dir_option)
+
     @contextmanager
     def locked(self) -> Iterator[Held]:
         """The data dir, resolved (a `ConfigError` when unusable) and locked for the run."""
-        data_dir = resolve_data_dir(self._data_dir_option)
+        data_dir = self.data_dir()
         with run_lock(data_dir):
             yield Held(self, data_dir)
 
@@ -69,21 +78,25 @@ class Held:
     @contextmanager
     def recorded(self, options: dict[str, Any], *, progress: bool = False) -> Iterator[Run]:
         """The run recorded in `fincome_sync.runs` (`options` must hold no secret), with
-        progress bars when asked for and output is for a person."""
+        progress bars when asked for and output is for a person, and its snapshot."""
         shown = progress and not self.session.json_output
+        command = self.session.command
         with (
-            _recorded_run(self.data_dir, self.session.command, options) as record,
-            progress_bars(enabled=shown) as bars,
+            _recorded_run(self.data_dir, command, options) as (record, open_before),
+            run_snapshot(self.data_dir, command) as snapshot,
+            progress_bars(enabled=shown, snapshot=snapshot) as bars,
         ):
-            yield Run(record, bars)
+            yield Run(record, bars, open_before)
 
 
 @dataclass(frozen=True)
 class Run:
-    """A recorded run: its progress bars, and `done` to record how it ended."""
+    """A recorded run: its progress bars, the rejects open when it began, and `done` to
+    record how it ended."""
 
     record: RunRecord
     bars: Bars
+    open_before: frozenset[RejectKey]
 
     def done(self, outcome: Outcome, *, recorded: dict[str, Any]) -> Outcome:
         """Record the outcome's exit code with `recorded` as the run's summary."""
@@ -102,13 +115,17 @@ class RunRecord:
 
 
 @contextmanager
-def _recorded_run(data_dir: DataDir, command: str, options: dict[str, Any]) -> Iterator[RunRecord]:
-    """Record the run in `fincome_sync.runs` (for `status`); `options` must hold no secret."""
+def _recorded_run(
+    data_dir: DataDir, command: str, options: dict[str, Any]
+) -> Iterator[tuple[RunRecord, frozenset[RejectKey]]]:
+    """Record the run in `fincome_sync.runs` (for `status`); `options` must hold no secret.
+    Also yields the rejects open as it begins."""
     with data_dir.connect() as connection:
         run_id = RunLog(connection).start(command, options)
+        open_before = frozenset(open_reject_keys(connection))
     record = RunRecord()
     try:
-        yield record
+        yield record, open_before
     except Exception as exc:
         code, record.error = classify(exc)
         record.exit_code = int(code)

@@ -1,7 +1,14 @@
-"""How push results read to a person: the change table with money, rejects, requests."""
+"""How results read to a person, at 80 columns too: the change table with money, rejects
+grouped by reason, requests, and a running run's progress.
+
+Record ids are never cut: a table column of ids is as wide as its longest id
+(`id_column`), other columns wrap; rejects are shown as counts per reason, then the ids of
+each reason, one per line (`render_rejects`).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -11,7 +18,14 @@ from rich.table import Table
 from pipelines.plan import OPS, CollectionPlan
 from pipelines.push import PushResult
 
-SHOWN_REJECTS = 20
+SHOWN_REJECTS = 20  # ids listed per reason
+
+
+def id_column(header: str, ids: Iterable[str]) -> dict[str, Any]:
+    """`Table.add_column` arguments for a column of record ids: never cut, never wrapped
+    (folded only when one id is wider than the whole screen)."""
+    width = max((len(i) for i in ids), default=len(header))
+    return {"header": header, "no_wrap": True, "min_width": width, "overflow": "fold"}
 
 
 def summarize_push(result: PushResult) -> str:
@@ -103,11 +117,68 @@ def _amount(amount: Decimal) -> str:
 def _render_rejects(console: Console, rejects: list[dict[str, Any]]) -> None:
     if not rejects:
         return
-    table = Table(title=f"Set aside: {len(rejects)} record(s) (billing-sync rejects)")
-    for column in ("stage", "collection", "record id", "reason"):
-        table.add_column(column)
-    for reject in rejects[:SHOWN_REJECTS]:
-        table.add_row(reject["stage"], reject["collection"], reject["record_id"], reject["reason"])
+    new = sum(1 for reject in rejects if reject.get("new"))
+    old = len(rejects) - new
+    title = f"Set aside: {len(rejects)} record(s), {new} new"
+    if old:
+        title += f" ({old} already set aside before this run: no alert, exit 0 for those)"
+    render_rejects(console, rejects, title)
+    console.print("All open rejects: billing-sync rejects")
+
+
+def render_rejects(
+    console: Console, rejects: list[dict[str, Any]], title: str, note: Any = None
+) -> None:
+    """Counts per reason (stage, collection, reason), then each reason's ids, whole.
+
+    `note(reject)` may add a few words after an id (a new reject is marked `new`)."""
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for reject in rejects:
+        key = (reject["stage"], reject["collection"], reject["reason"])
+        groups.setdefault(key, []).append(reject)
+    ordered = sorted(groups.items(), key=lambda item: -len(item[1]))
+    table = Table(title=title)
+    for column in ("count", "stage", "collection", "reason"):
+        table.add_column(column, justify="right" if column == "count" else "left")
+    for (stage, collection, reason), members in ordered:
+        table.add_row(f"{len(members):,}", stage, collection, reason)
     console.print(table)
-    if len(rejects) > SHOWN_REJECTS:
-        console.print(f"... and {len(rejects) - SHOWN_REJECTS} more: billing-sync rejects")
+    for (stage, collection, reason), members in ordered:
+        console.print(f"{stage} {collection}: {reason}")
+        for reject in members[:SHOWN_REJECTS]:
+            words = [note(reject)] if note else []
+            words += ["new"] if reject.get("new") else []
+            extra = "; ".join(word for word in words if word)
+            console.print(f"  {reject['record_id']}" + (f"  ({extra})" if extra else ""))
+        if len(members) > SHOWN_REJECTS:
+            console.print(f"  ... and {len(members) - SHOWN_REJECTS:,} more")
+
+
+def render_running(console: Console, running: dict[str, Any]) -> None:
+    """A run that holds the data dir, as its progress snapshot tells it."""
+    if running["pid"] is None:
+        console.print(
+            "Another run holds the data dir; its progress is not known yet (it has just "
+            "started). Ask again in a moment."
+        )
+        return
+    console.print(
+        f"{running['command']} running since {running['started_at']}, pid {running['pid']}: "
+        f"{running['phase']} (as of {running['updated_at']})"
+    )
+    if running["counters"]:
+        table = Table()
+        for column in ("work", "done", "of"):
+            table.add_column(column, justify="left" if column == "work" else "right")
+        for counter in running["counters"]:
+            table.add_row(counter["name"], f"{counter['done']:,}", f"{counter['total']:,}")
+        console.print(table)
+    requests = running["requests"]
+    statuses = ", ".join(f"{n:,} x {code}" for code, n in requests["by_status"].items())
+    console.print(
+        f"Requests so far: {requests['attempts']:,}" + (f" ({statuses})" if statuses else "")
+    )
+    console.print(
+        f"Records set aside so far in this run: {running['rejects']:,} (the full list once it "
+        "ends: billing-sync rejects)"
+    )

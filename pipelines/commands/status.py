@@ -3,6 +3,11 @@
 `--json` prints one object:
 
     {"command": "status", "status": "ok", "exit_code": 0, "data_dir": "/abs/path",
+     "running": null | {"pid": 4242, "command": "sync", "started_at": "...",
+                        "updated_at": "...", "phase": "extract" | "transform" | "plan"
+                        | "push" | "starting", "counters": [{"name": "push invoices",
+                        "done": 120, "total": 400}], "requests": {"attempts": 517,
+                        "by_status": {"200": 517}}, "rejects": 2},
      "scope": {"kind": "account" | "shard" | "shared", "index": 1 | null, "count": 3 | null},
      "runs": [{"run_id": "1a2b3c4d5e6f", "command": "sync",
                "started_at": "2026-11-21T02:00:00+00:00",
@@ -31,8 +36,13 @@ rejects, nothing to fix; `[mapping] keep_unbillable_invoices` keeps the unbillab
 are kept as last pushed, neither updated nor deleted, until the reject resolves; each such
 reject says since when (`frozen_since`) and how many records it holds (lines included).
 
-Reading the DuckDB file needs the data-dir lock (DuckDB lets no other process read while a
-run writes), so during a run `status` exits 75 at once.
+While another run holds the data dir (DuckDB lets no other process read its file), `status`
+does not wait and does not open it: it answers at once (exit 0) from the progress snapshot
+that run keeps (`pipelines/running.py`): `running` is that snapshot, `scope` and `cursor`
+are read from their files, and `runs`, `entities`, `rejects` and `skipped` are null (they
+are in the DuckDB file). When the run's snapshot is not there yet (it has just started) or
+its process is gone, `running` says only `{"pid": null, ...}` with null fields. Without a
+run, `running` is null; a snapshot a killed run left behind is never shown as running.
 """
 
 from __future__ import annotations
@@ -45,8 +55,10 @@ from rich.table import Table
 
 from pipelines.commands.common import DataDirOption, ExitCode, JsonOption, Outcome
 from pipelines.commands.session import CommandSession
+from pipelines.commands.show import id_column, render_running
+from pipelines.datadir import RunLockHeld
 from pipelines.frozen import frozen_note
-from pipelines.status import gather_status
+from pipelines.status import gather_status, running_status
 
 RUN_COLUMNS = ("started", "command", "outcome", "seconds", "created", "updated", "deleted",
                "rejected", "requests M/F")  # fmt: skip
@@ -70,8 +82,11 @@ def status(
     session = CommandSession("status", data_dir, json_output)
 
     def body() -> Outcome:
-        with session.locked() as held:
-            report = gather_status(held.data_dir, runs=runs)
+        try:
+            with session.locked() as held:
+                report = gather_status(held.data_dir, runs=runs)
+        except RunLockHeld:
+            return _running_outcome(running_status(session.data_dir()))
         last = report["runs"][0]["outcome"] if report["runs"] else "no run yet"
         return Outcome(
             exit_code=ExitCode.OK,
@@ -82,6 +97,18 @@ def status(
         )
 
     session.run(body)
+
+
+def _running_outcome(report: dict[str, Any]) -> Outcome:
+    """Status while another run holds the data dir: what its snapshot says."""
+    running = report["running"]
+    return Outcome(
+        exit_code=ExitCode.OK,
+        payload=report,
+        summary=f"{running['command'] or 'a run'} running (pid {running['pid'] or 'unknown'})",
+        render=lambda console: render_running(console, running),
+        counts={"running": 1, "rejects_so_far": running["rejects"] or 0},
+    )
 
 
 def render_status(console: Console, report: dict[str, Any]) -> None:
@@ -147,8 +174,9 @@ def _render_frozen(console: Console, frozen: list[dict[str, Any]]) -> None:
     if not frozen:
         return
     table = Table(title=f"Set aside but held by Fincome: {len(frozen)} record(s)")
-    for column in ("collection", "record id", "in Fincome"):
-        table.add_column(column)
+    table.add_column("collection")
+    table.add_column(**id_column("record id", (r["record_id"] for r in frozen[:SHOWN_FROZEN])))
+    table.add_column("in Fincome")
     for record in frozen[:SHOWN_FROZEN]:
         note = frozen_note(record["frozen_since"], record["frozen_records"])
         table.add_row(record["collection"], record["record_id"], note)

@@ -81,6 +81,12 @@ HEAD = {"command": str, "status": str, "exit_code": int}
 SCOPE = {"kind": str, "index": (int, None), "count": (int, None)}
 REQUESTS = {"attempts": int, "retries": int, "throttled": int, "by_status": MapOf(int)}
 REJECT = {"stage": str, "collection": str, "record_id": str, "reason": str}
+RUN_REJECT = {**REJECT, "new": bool}  # a run's: new unless open when it began
+RUNNING = {"pid": (int, None), "command": (str, None), "started_at": (str, None),
+           "updated_at": (str, None), "phase": (str, None),
+           "counters": [{"name": str, "done": int, "total": int}],
+           "requests": Nullable({"attempts": int, "by_status": MapOf(int)}),
+           "rejects": (int, None)}  # fmt: skip
 EXTRACT = {
     "tables": dict.fromkeys(STAGED_TABLES, int),
     "rejects": [{"collection": str, "record_id": str, "reason": str}],
@@ -104,7 +110,7 @@ PUSH = {
     ),
     "done": MapOf({"created": int, "updated": int, "deleted": int}),
     "steps": MapOf(MapOf(int)),
-    "rejects": [REJECT],
+    "rejects": [RUN_REJECT],
     "requests": MapOf((int, dict)),  # {} on a dry run, else REQUESTS
     "duration_seconds": float,
 }  # fmt: skip
@@ -114,13 +120,14 @@ SYNC = {
     "scope": SCOPE,
     "extract": EXTRACT,
     "push": PUSH,
-    "rejects": [REJECT],
+    "rejects": [RUN_REJECT],
     "shared_facts": (str, None),
     "duration_seconds": float,
 }
 STATUS = {
     **HEAD,
     "data_dir": str,
+    "running": Nullable(RUNNING),
     "scope": SCOPE,
     "runs": [
         {"run_id": str, "command": str, "started_at": str, "duration_seconds": (float, None),
@@ -144,6 +151,7 @@ STATUS = {
 REJECTS = {
     **HEAD,
     "data_dir": str,
+    "running": Nullable(RUNNING),
     "retried": [{"stage": str, "collection": str, "record_id": str, "outcome": str,
                  "created": int, "updated": int, "deleted": int, "reason": (str, None)}],
     "rejects": [{**REJECT, "attempts": int, "first_seen": str, "last_seen": str,

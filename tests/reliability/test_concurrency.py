@@ -1,4 +1,5 @@
-"""Two runs on one data dir: the second (or a `status`) exits 75 at once and touches nothing.
+"""Two runs on one data dir: the second exits 75 at once and touches nothing; a `status`
+answers from the first one's progress snapshot, touching nothing either.
 
 A real `billing-sync sync` is stopped (SIGSTOP) in the middle of its push, holding the
 data-dir lock: nothing it does can then change the folder or reach a server, so whatever
@@ -51,7 +52,7 @@ def controls(
     return [EmulatorControl(metronome_api.url), EmulatorControl(fincome_api.url)]
 
 
-def test_a_second_run_and_status_exit_75_at_once_touching_nothing_while_a_run_holds_the_lock(
+def test_a_second_run_exits_75_and_status_answers_touching_nothing_while_a_run_holds_the_lock(
     env: dict[str, str], controls: list[EmulatorControl], tmp_path: Path
 ) -> None:
     metronome, fincome = controls
@@ -67,9 +68,9 @@ def test_a_second_run_and_status_exit_75_at_once_touching_nothing_while_a_run_ho
         second = run_cli(["sync", "--json", *data_dir], env)
         status = run_cli(["status", "--json", *data_dir], env)
 
-        assert (second.returncode, status.returncode) == (75, 75)
+        assert (second.returncode, status.returncode) == (75, 0)
         assert json.loads(second.stdout)["status"] == "locked"
-        assert json.loads(status.stdout)["status"] == "locked"
+        assert json.loads(status.stdout)["running"]["pid"] == first.pid
         assert _file_states(tmp_path) == files
         assert [c.request_count() for c in controls] == requests
     finally:

@@ -68,3 +68,18 @@ def test_storing_resolves_the_transform_rejects_a_run_no_longer_produces() -> No
 def test_an_ordinary_payload_is_held_as_its_json_text() -> None:
     packed = TransformReject("invoices", "inv_1", "refused", payload=INVOICE).packed()
     assert isinstance(packed.payload, orjson.Fragment)
+
+
+def test_a_reject_produced_again_unchanged_is_only_seen_again_not_reopened() -> None:
+    ledger = LedgerStore(duckdb.connect(":memory:"))
+    store_transform_rejects(ledger, [TransformReject("invoices", "inv_1", "refused")])
+    (first,) = ledger.open_rejects()
+    store_transform_rejects(ledger, [TransformReject("invoices", "inv_1", "refused")])
+    (again,) = ledger.open_rejects()
+    store_transform_rejects(ledger, [TransformReject("invoices", "inv_1", "refused otherwise")])
+    (changed,) = ledger.open_rejects()
+
+    assert (first["attempts"], again["attempts"], changed["attempts"]) == (1, 1, 2)
+    assert again["first_seen"] == first["first_seen"]
+    assert again["last_seen"] > first["last_seen"]  # this run saw it: a run reports it
+    assert changed["reason"] == "refused otherwise"
