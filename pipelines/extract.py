@@ -34,6 +34,7 @@ from pipelines.datadir import DataDir
 from pipelines.heap import arrow_allocates_with_malloc, release_freed_memory
 from pipelines.progress import Bars, Counter, no_bars
 from pipelines.shards import Shard
+from pipelines.unchanged_records import StagedFingerprints, skip_unchanged
 from sources.metronome import ExtractProgress, ExtractReject, MetronomeSettings, metronome_source
 from sources.metronome.client import MetronomeAuthError, MetronomeError, MetronomeSetupError
 from sources.metronome.customer_reads import UNREAD
@@ -89,6 +90,7 @@ class ExtractOptions:
 @dataclass(frozen=True)
 class ExtractResult:
     tables: dict[str, int]  # rows staged by this run per table (merged by id)
+    unchanged: dict[str, int]  # records read again exactly as staged, so not staged again
     rejects: tuple[ExtractReject, ...]
     requests: dict[str, Any]  # httpkit.RequestStats.snapshot(): attempts, retries, ...
     duration_seconds: float
@@ -100,6 +102,7 @@ class ExtractResult:
     def to_json(self) -> dict[str, Any]:
         return {
             "tables": self.tables,
+            "unchanged": self.unchanged,
             "rejects": [
                 {"collection": r.collection, "record_id": r.record_id, "reason": r.reason}
                 for r in self.rejects
@@ -147,6 +150,7 @@ def run_extract(
         pipeline = extract_pipeline(data_dir)
         arrow_allocates_with_malloc()
         resumed = _finish_pending(pipeline, data_dir)
+        staged = StagedFingerprints() if options.full_refresh else _staged_fingerprints(data_dir)
         source = metronome_source(
             settings.resolve(),  # as given: dlt reads no configuration over settings built by hand
             full_refresh=options.full_refresh,
@@ -158,6 +162,7 @@ def run_extract(
             on_progress=customers.observe,
             request_stats=stats,
         )
+        unchanged = skip_unchanged(source, staged)  # read again as staged: not loaded again
         # one extract thread per concurrent customer read; dlt keeps at most
         # max_parallel_items reads queued, so it must not be the tighter bound
         workers = settings.max_concurrency
@@ -178,9 +183,10 @@ def run_extract(
     unknown = _unknown_customers(data_dir, options.customer_ids or (), load_ids)
     if unknown:
         log.warning("no such Metronome customer: %s", ", ".join(unknown))
-    counts = normalized.row_counts
+    counts, skipped = normalized.row_counts, unchanged.by_table()
     return ExtractResult(
         tables={table: counts.get(table, 0) for table in TABLES},
+        unchanged={table: skipped.get(table, 0) for table in TABLES},
         rejects=rejects.all(),
         requests=stats.snapshot(),
         duration_seconds=round(time.monotonic() - started, 3),
@@ -241,6 +247,14 @@ def _load(pipeline: dlt.Pipeline, data_dir: DataDir) -> LoadInfo:
         loaded = pipeline.load(workers=LOAD_WORKERS)
     loaded.raise_on_failed_jobs()
     return loaded
+
+
+def _staged_fingerprints(data_dir: DataDir) -> StagedFingerprints:
+    """What is staged, by fingerprint; records with an open extract reject left out, so that
+    staging them resolves it."""
+    with data_dir.connect() as connection:
+        open_rejects = LedgerStore(connection).open_reject_keys(stage="extract")
+        return StagedFingerprints.read(connection, DATASET, TABLES, open_rejects)
 
 
 def _midnight(day: date | None) -> datetime | None:

@@ -7,6 +7,8 @@
      "scope": {"kind": "account" | "shard", "index": 1 | null, "count": 3 | null},
      "tables": {"customers": 200, "customer_plans": 120, "contracts": 90, "plans": 4,
                 "plan_charges": 12, "credit_types": 3, "invoices": 2400},  # staged this run
+     "unchanged": {"customers": 0, ..., "invoices": 2100},  # read again exactly as staged,
+                                                            # so not staged again
      "rejects": [{"collection": "invoices", "record_id": "...", "reason": "missing status"}],
      "requests": {"attempts": 612, "retries": 2, "throttled": 1, "by_status": {"200": 610}},
      "duration_seconds": 12.3, "load_ids": ["..."], "resumed_packages": 0,
@@ -105,9 +107,11 @@ def result_outcome(
 
 
 def extract_counts(result: ExtractResult) -> dict[str, int]:
-    """The numbers of the summary line: rows staged, rejects, Metronome requests."""
+    """The numbers of the summary line: rows staged, read again unchanged, rejects, Metronome
+    requests."""
     return {
         "staged": sum(result.tables.values()),
+        "unchanged": sum(result.unchanged.values()),
         "rejects": len(result.rejects),
         "requests": int(result.requests["attempts"]),
     }
@@ -117,7 +121,8 @@ def summarize(result: ExtractResult) -> str:
     tables = " ".join(f"{name}={count}" for name, count in result.tables.items())
     requests = result.requests
     return (
-        f"{tables} rejects={len(result.rejects)} requests={requests['attempts']} "
+        f"{tables} unchanged={sum(result.unchanged.values())} rejects={len(result.rejects)} "
+        f"requests={requests['attempts']} "
         f"retries={requests['retries']} in {result.duration_seconds:.1f}s"
     )
 
@@ -126,8 +131,9 @@ def render_result(console: Console, data_dir: DataDir, result: ExtractResult) ->
     staged = Table(title="Staged in metronome_raw")
     staged.add_column("table")
     staged.add_column("rows this run", justify="right")
+    staged.add_column("read again unchanged", justify="right")
     for name, count in result.tables.items():
-        staged.add_row(name, f"{count:,}")
+        staged.add_row(name, f"{count:,}", f"{result.unchanged[name]:,}")
     console.print(staged)
     if result.rejects:
         rejects = Table(title=f"Set aside: {len(result.rejects)} record(s) (fincome_sync.rejects)")

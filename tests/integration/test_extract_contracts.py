@@ -119,7 +119,9 @@ def test_a_second_run_stages_the_same_contracts(
 
     again = run_extract(data_dir, settings)
 
-    assert again.tables["contracts"] == len(served_contracts(proxy))  # all re-read, merged
+    # all read again, none staged again: they did not change
+    assert again.unchanged["contracts"] == len(served_contracts(proxy))
+    assert again.tables["contracts"] == 0
     assert staged_contracts(data_dir) == served_contracts(proxy)
     second = [b.contracts for b in iter_customer_bundles(data_dir.duckdb_path)]
     assert second == first
@@ -239,6 +241,7 @@ def test_a_mixed_account_stages_every_emulator_contract_once_and_a_rerun_the_sam
 
     first = [b.contracts for b in iter_customer_bundles(data_dir.duckdb_path)]
     again = run_extract(data_dir, settings)
-    assert again.tables["contracts"] == len(expected)
+    assert again.unchanged["contracts"] == len(expected)
+    assert again.tables["contracts"] == 0
     assert staged_contracts(data_dir) == expected
     assert [b.contracts for b in iter_customer_bundles(data_dir.duckdb_path)] == first

@@ -89,6 +89,7 @@ RUNNING = {"pid": (int, None), "command": (str, None), "started_at": (str, None)
            "rejects": (int, None)}  # fmt: skip
 EXTRACT = {
     "tables": dict.fromkeys(STAGED_TABLES, int),
+    "unchanged": dict.fromkeys(STAGED_TABLES, int),
     "rejects": [{"collection": str, "record_id": str, "reason": str}],
     "requests": REQUESTS,
     "duration_seconds": float,
