@@ -2,33 +2,59 @@
 
 Reads staging and the ledger from the data dir (no Metronome call, nothing changed) and what
 Fincome holds through its read API (needs `DESTINATION__FINCOME__BASE_URL` and
-`DESTINATION__FINCOME__API_KEY`). Exit 0 when all three agree, 3 when anything differs,
-2 for a missing setting or nothing staged, 75 while another run holds the data dir. The rules
-(conversion, dates, what counts, what differs) are in `pipelines/reconcile/`.
+`DESTINATION__FINCOME__API_KEY`). Fincome's views and metrics are discovered (`GET /views`,
+`GET /views/{slug}`, `GET /metrics`) and chosen by their described columns, never by slug;
+where no view fits, documents are read one by one by id (all, or `--sample N` of each kind);
+where even that is refused, reconcile says what it could not check. The rules are in
+`pipelines/reconcile/` (`discovery.py`, `coverage.py`).
+
+Exit 0 when what was compared agrees (the verdict says whether everything was: `agrees` or
+`incomplete`), 3 when anything differs, 2 for a missing setting or nothing staged, 75 while
+another run holds the data dir.
 
 `--json` prints one object; amounts are strings with exact decimals, months `YYYY-MM` (UTC):
 
     {"command": "reconcile", "status": "ok" | "differs" (exit 3) | "failed" |
      "misconfigured" | "locked", "exit_code": 0 | 3 | 1 | 2 | 75,
      "data_dir": "/abs/path", "agrees": true,
+     "verdict": "agrees" | "incomplete" (what was compared agrees; invoices left out, or
+                Fincome not read whole) | "differs",
+     "headline": "the first sentence of the summary",
      "summary": ["plain-language sentence", ...],
+     "next_steps": ["`billing-sync repair` for 2 missing in Fincome: ...", ...],
+     "not_checked": ["what could not be checked, one sentence each", ...],
+     "fincome_read": {"invoices" | "credit_notes": {
+                          "how": "view" | "by_id" | "sample" | "unread",
+                          "view": "billing_documents" | null,
+                          "columns": {"id": "document_id", "amount": "...", ...} | null,
+                          "read_by_id": 0, "absent": 0, "not_checked": 0,
+                          "description": "plain-language sentence"},
+                      "metrics": {"invoiced": "billings" | null, "revenue": "..." | null},
+                      "views_offered": ["slug", ...], "metrics_offered": ["slug", ...],
+                      "problems": ["a read that failed, in words", ...]},
      "months": [{"month": "2026-04", "currency": "USD",
                  "metronome": {"invoiced": "1200.00", "credited": "50.00", "net": "1150.00",
                                "documents": 10},
-                 "ledger": {...same keys}, "fincome": {...same keys},
-                 "fincome_metrics": {"invoiced": "1200.00", "revenue": "1150.00"} | null,
+                 "ledger": {...same keys},
+                 "fincome": {...same keys} | null (Fincome's documents not all read),
+                 "fincome_metrics": {"invoiced": "1200.00" | null, "revenue": "1150.00" | null}
+                                    | null,
                  "agrees": true}],
      "differences": [{"invoice_id": "...", "document": "invoice" | "credit_note",
-                      "customer_id": "...", "month": "2026-04", "currency": "USD",
+                      "customer_id": "...", "customer_name": "Acme" | null,
+                      "month": "2026-04", "currency": "USD",
                       "kind": "unknown_to_metronome" | "missing_in_ledger" |
                               "missing_in_fincome" | "status_differs" | "amount_differs" |
                               "month_differs",
                       "metronome" | "ledger" | "fincome": null (not held) |
                           {"amount": "120.00", "currency": "USD", "status": "paid",
                            "month": "2026-04", "counted": true},
-                      "explanation": "plain-language sentence"}],
-     "not_mappable": [{"invoice_id", "customer_id", "status": "FINALIZED" | "VOID",
-                       "month", "total" (in its credit type), "credit_type", "reason"}],
+                      "fincome_checked": true (false: Fincome's copy was not read),
+                      "explanation": "plain-language sentence",
+                      "next_step": "billing-sync repair" | "billing-sync sync" |
+                                   "by hand in Fincome"}],
+     "not_mappable": [{"invoice_id", "customer_id", "customer_name", "status": "FINALIZED" |
+                       "VOID", "month", "total" (in its credit type), "credit_type", "reason"}],
      "totals": {"by_currency": {"USD": {"metronome" | "ledger" | "fincome":
                                         {"invoiced", "credited", "net", "documents"}}},
                 "documents": {"metronome": 48, "ledger": 48, "fincome": 48},
@@ -69,11 +95,30 @@ from pipelines.reconcile.documents import SOURCES, money_text
 from pipelines.reconcile.report import write_report
 from pipelines.reconcile.result import Reconciliation
 from pipelines.reconcile.runner import reconcile as run_reconcile
-from pipelines.reconcile.wording import KIND_LABELS, SOURCE_LABELS, held_text, summary_sentences
+from pipelines.reconcile.wording import (
+    KIND_LABELS,
+    SOURCE_LABELS,
+    customer_text,
+    next_step,
+    next_steps,
+    source_text,
+    summary_sentences,
+    used,
+)
 from pipelines.shards import read_scope
 from pipelines.transform.options import MappingOptions
 
 SHOWN_ROWS = 20
+
+SampleOption = Annotated[
+    int | None,
+    typer.Option(
+        "--sample",
+        metavar="N",
+        min=1,
+        help="Where no Fincome view fits, read only N documents of each kind by id.",
+    ),
+]
 
 ReportOption = Annotated[
     Path | None,
@@ -94,31 +139,35 @@ def register(app: typer.Typer) -> None:
 
 def reconcile(
     report: ReportOption = None,
+    sample: SampleOption = None,
     data_dir: DataDirOption = None,
     json_output: JsonOption = False,
 ) -> None:
     session = CommandSession("reconcile", data_dir, json_output)
-    session.run(lambda: reconcile_outcome(session, report))
+    session.run(lambda: reconcile_outcome(session, report, sample))
 
 
-def reconcile_outcome(session: CommandSession, report: Path | None) -> Outcome:
+def reconcile_outcome(
+    session: CommandSession, report: Path | None, sample: int | None = None
+) -> Outcome:
     """Check the settings, take the lock, reconcile, write the report, describe the result."""
     settings = load_fincome_settings()
     options = load_mapping()
-    options_record = {"report": str(report) if report else None}
+    options_record = {"report": str(report) if report else None, "sample": sample}
     with session.locked() as held:
         _require_staging(held.data_dir)  # before the run record: that would create the DuckDB file
         with held.recorded(options_record) as run:
-            return _reconcile(held.data_dir, settings, options, report, run)
+            return _reconcile(held.data_dir, settings, options, (report, sample), run)
 
 
 def _reconcile(
     data_dir: DataDir,
     settings: FincomeSettings,
     options: MappingOptions,
-    report: Path | None,
+    asked: tuple[Path | None, int | None],
     run: Run,
 ) -> Outcome:
+    report, sample = asked
     try:
         with (
             data_dir.connect() as db,
@@ -126,7 +175,7 @@ def _reconcile(
         ):
             scope = read_scope(data_dir)
             shard = scope.shard if scope is not None else None
-            result = run_reconcile(db, client, options, shard=shard)
+            result = run_reconcile(db, client, options, shard=shard, sample_size=sample)
     except AuthenticationFailed as exc:  # a wrong key is configuration, like a missing one
         key = env_key(f"{FINCOME_SECTION}.api_key")
         raise ConfigError(key, f"Fincome refused the key ({exc.status_code})") from None
@@ -165,14 +214,20 @@ def summarize(result: Reconciliation) -> str:
 
 
 def render_result(console: Console, result: Reconciliation, report: Path | None) -> None:
-    """The verdict first, then the months, the differences and the unmappable invoices."""
+    """The verdict first, then the next steps, what was read, the months, the differences and
+    the unmappable invoices."""
     for sentence in summary_sentences(result):
-        console.print(sentence)
+        console.print(sentence, markup=False, highlight=False)
+    for title, lines in (("Next steps:", next_steps(result)), ("Read:", used(result))):
+        if lines:
+            console.print(title, markup=False, highlight=False)
+            for line in lines:
+                console.print(f"- {line}", markup=False, highlight=False)
     console.print(_months_table(result))
     if result.differences:
-        console.print(_differences_table(result))
+        _print_differences(console, result)
     if result.not_mappable:
-        console.print(_not_mappable_table(result))
+        _print_not_mappable(console, result)
     if len(result.differences) > SHOWN_ROWS or len(result.not_mappable) > SHOWN_ROWS:
         console.print(f"The first {SHOWN_ROWS} rows are shown: --json or --report list all.")
     if report is not None:
@@ -184,28 +239,39 @@ def _months_table(result: Reconciliation) -> Table:
     for column in ("month", "currency", *(SOURCE_LABELS[s] for s in SOURCES), "check"):
         table.add_column(column, justify="left" if column in ("month", "check") else "right")
     for row in result.months:
-        nets = (money_text(row.series[s].net, row.currency) for s in SOURCES)
+        nets = (
+            money_text(row.series[s].net, row.currency) if s in row.compared else "not read"
+            for s in SOURCES
+        )
         table.add_row(row.month, row.currency, *nets, "ok" if row.agrees else "DIFFERS")
     return table
 
 
-def _differences_table(result: Reconciliation) -> Table:
-    table = Table(title=f"Differences: {len(result.differences)}")
-    for column in ("kind", "invoice / credit note", "month", *SOURCE_LABELS.values()):
-        table.add_column(column, overflow="fold")  # ids are shown whole, never cut short
-    for difference in result.differences[:SHOWN_ROWS]:
-        held = (held_text(difference.held[s]) for s in SOURCES)
-        table.add_row(KIND_LABELS[difference.kind], difference.id, difference.month or "-", *held)
-    return table
+def _print_differences(console: Console, result: Reconciliation) -> None:
+    """One block per difference, each line short: ids and names are never cut or folded."""
+    console.print(f"Differences: {len(result.differences)}", style="bold")
+    for d in result.differences[:SHOWN_ROWS]:
+        what = "credit note" if d.document == "credit_note" else "invoice"
+        lines = (
+            f"{KIND_LABELS[d.kind]}: {what} {d.id} ({d.month or 'no month'})",
+            f"  customer: {customer_text(d.customer_id, result.customer_names)}",
+            *(f"  {SOURCE_LABELS[s]}: {source_text(d, s)}" for s in SOURCES),
+            f"  next: {next_step(d)}",
+        )
+        for line in lines:
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
-def _not_mappable_table(result: Reconciliation) -> Table:
-    table = Table(title=f"Not mappable: {len(result.not_mappable)} invoice(s)")
-    for column in ("invoice", "month", "reason"):
-        table.add_column(column, overflow="fold")
+def _print_not_mappable(console: Console, result: Reconciliation) -> None:
+    console.print(f"Not mappable: {len(result.not_mappable)} invoice(s)", style="bold")
     for item in result.not_mappable[:SHOWN_ROWS]:
-        table.add_row(item.invoice_id, item.month or "-", item.reason)
-    return table
+        customer = customer_text(item.customer_id, result.customer_names)
+        for line in (
+            f"invoice {item.invoice_id} ({item.month or 'no month'})",
+            f"  customer: {customer}",
+            f"  why: {item.reason}",
+        ):
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 def _require_staging(data_dir: DataDir) -> None:

@@ -18,16 +18,27 @@ from pathlib import Path
 from pipelines.reconcile.chart import net_chart
 from pipelines.reconcile.compare import MonthRow
 from pipelines.reconcile.documents import SOURCES
+from pipelines.reconcile.fincome import MetricTotals
 from pipelines.reconcile.result import Reconciliation
 from pipelines.reconcile.wording import (
     KIND_LABELS,
     SOURCE_LABELS,
+    customer_text,
     explain,
     grouped_amount,
-    held_text,
     month_label,
+    next_step,
+    next_steps,
+    source_text,
     summary_sentences,
+    used,
 )
+
+HEADLINES = {
+    "agrees": "Everything matches",
+    "differs": "Differences found",
+    "incomplete": "What was compared matches, but not everything was compared",
+}
 
 SHOWN_ROWS = 2_000  # per table; the JSON output always lists everything
 STYLE = """
@@ -40,6 +51,7 @@ h2 { font-size: 20px; margin: 36px 0 8px; border-bottom: 1px solid #e5e7eb; padd
 .verdict p { margin: 4px 0; }
 .agrees { background: #ecfdf5; border: 2px solid #10b981; }
 .differs { background: #fef2f2; border: 2px solid #ef4444; }
+.incomplete { background: #fffbeb; border: 2px solid #f59e0b; }
 .big { font-size: 22px; font-weight: 700; }
 table { border-collapse: collapse; width: 100%; margin: 8px 0 4px; font-size: 13.5px; }
 th, td { padding: 5px 8px; border-bottom: 1px solid #e5e7eb; text-align: left;
@@ -71,14 +83,16 @@ def write_report(
 
 def render_report(result: Reconciliation, *, generated_at: datetime, source: str) -> str:
     """The whole HTML page; `source` says where the data came from (the data dir)."""
-    verdict = "agrees" if result.agrees else "differs"
-    headline = "Everything matches" if result.agrees else "Differences found"
+    verdict = result.verdict
+    headline = HEADLINES[verdict]
     sentences = "".join(f"<p>{escape(s)}</p>" for s in summary_sentences(result))
     body = [
         "<h1>Billing reconciliation: Metronome and Fincome</h1>",
         f'<div class="meta">Checked {escape(generated_at.strftime("%Y-%m-%d %H:%M UTC"))} '
         f"from {escape(source)}</div>",
         f'<div class="verdict {verdict}"><p class="big">{headline}</p>{sentences}</div>',
+        _list("Next steps", next_steps(result)),
+        _list("What was read from Fincome", used(result)),
         _currency_totals(result),
         *(_chart_section(currency, rows) for currency, rows in _by_currency(result.months)),
         _differences(result),
@@ -94,14 +108,25 @@ def render_report(result: Reconciliation, *, generated_at: datetime, source: str
     )
 
 
+def _list(title: str, items: Sequence[str]) -> str:
+    if not items:
+        return ""
+    listed = "".join(f"<li>{escape(item)}</li>" for item in items)
+    return f"<h2>{escape(title)}</h2><ul>{listed}</ul>"
+
+
 def _currency_totals(result: Reconciliation) -> str:
     rows = []
     for currency, per_source in result.by_currency().items():
-        nets = [per_source[s].net for s in SOURCES]
-        same = len(set(nets)) == 1
+        compared = SOURCES if result.reads_complete else SOURCES[:2]
+        nets = {s: per_source[s].net for s in compared}
+        same = len(set(nets.values())) == 1
         rows.append(
             f'<tr class="{"" if same else "bad"}"><td>{escape(currency)}</td>'
-            + "".join(f'<td class="num">{_money(net, currency)}</td>' for net in nets)
+            + "".join(
+                f'<td class="num">{_money(nets[s], currency) if s in nets else "not read"}</td>'
+                for s in SOURCES
+            )
             + _verdict_cell(same)
             + "</tr>"
         )
@@ -126,9 +151,12 @@ def _month_table(currency: str, rows: Sequence[MonthRow]) -> str:
             f'<td class="num">{_money(metronome.invoiced, currency)}</td>'
             f'<td class="num">{_money(metronome.credited, currency)}</td>'
             + "".join(
-                f'<td class="num">{_money(row.series[s].net, currency)}</td>' for s in SOURCES
+                f'<td class="num">{_money(row.series[s].net, currency)}</td>'
+                if s in row.compared
+                else '<td class="num">not read</td>'
+                for s in SOURCES
             )
-            + f'<td class="num">{_money(metrics.revenue, currency) if metrics else "-"}</td>'
+            + f'<td class="num">{_metric(metrics, currency)}</td>'
             + _verdict_cell(row.agrees)
             + "</tr>"
         )
@@ -145,10 +173,11 @@ def _differences(result: Reconciliation) -> str:
     rows = [
         "<tr>"
         f"<td>{escape(KIND_LABELS[d.kind])}</td>"
-        f'<td class="id">{escape(d.id)}</td><td class="id">{escape(d.customer_id or "-")}</td>'
+        f'<td class="id">{escape(d.id)}</td>'
+        f'<td class="id">{escape(_customer(result, d.customer_id))}</td>'
         f"<td>{escape(month_label(d.month))}</td>"
-        + "".join(f"<td>{escape(held_text(d.held[s]))}</td>" for s in SOURCES)
-        + f"<td>{escape(explain(d))}</td></tr>"
+        + "".join(f"<td>{escape(source_text(d, s))}</td>" for s in SOURCES)
+        + f"<td>{escape(explain(d))} Next: {escape(next_step(d))}.</td></tr>"
         for d in result.differences[:SHOWN_ROWS]
     ]
     headers = ["What", "Invoice / credit note", "Customer", "Month", *SOURCE_LABELS.values()]
@@ -164,7 +193,8 @@ def _not_mappable(result: Reconciliation) -> str:
         return ""
     rows = [
         f'<tr><td class="id">{escape(n.invoice_id)}</td>'
-        f'<td class="id">{escape(n.customer_id or "-")}</td><td>{escape(month_label(n.month))}</td>'
+        f'<td class="id">{escape(_customer(result, n.customer_id))}</td>'
+        f"<td>{escape(month_label(n.month))}</td>"
         f'<td class="num">{escape(n.total)}</td><td>{escape(n.credit_type or "-")}</td>'
         f"<td>{escape(n.reason)}</td></tr>"
         for n in result.not_mappable[:SHOWN_ROWS]
@@ -176,6 +206,15 @@ def _not_mappable(result: Reconciliation) -> str:
         "not counted in any total above; fixing the reason (usually a setting) lets the next "
         "sync send them.</p>" + _table(headers, rows) + _more(len(result.not_mappable))
     )
+
+
+def _metric(metrics: MetricTotals | None, currency: str) -> str:
+    revenue = metrics.revenue if metrics else None
+    return "-" if revenue is None else _money(revenue, currency)
+
+
+def _customer(result: Reconciliation, customer_id: str | None) -> str:
+    return customer_text(customer_id, result.customer_names) if customer_id else "-"
 
 
 def _how_to_read(result: Reconciliation) -> str:

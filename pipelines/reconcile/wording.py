@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from pipelines.reconcile.compare import Difference, DifferenceKind
-from pipelines.reconcile.documents import Held, money_text
+from pipelines.reconcile.documents import Held, Source, money_text
 
 if TYPE_CHECKING:  # result.py words its differences with this module
     from pipelines.reconcile.result import Reconciliation
@@ -46,15 +48,22 @@ def amount_text(amount: Decimal, currency: str | None) -> str:
     return f"{grouped} {currency}" if currency else grouped
 
 
-def held_text(held: Held | None) -> str:
-    """`1,200.00 USD, paid`, a state such as `draft`, or `absent`."""
+def held_text(held: Held | None, *, read: bool = True) -> str:
+    """`1,200.00 USD, paid`, a state such as `draft`, `absent`, or `not read`."""
     if held is None:
-        return "absent"
+        return "absent" if read else "not read"
     status = held.status.replace("_", " ")
     if not held.counted and not held.amount:
         return status
     amount = amount_text(held.amount, held.currency)
     return f"{amount}, {status}" if status else amount
+
+
+def source_text(difference: Difference, source: Source) -> str:
+    """What one source holds of a differing document (Fincome's may not have been read)."""
+    return held_text(
+        difference.held[source], read=source != "fincome" or difference.fincome_checked
+    )
 
 
 def explain(difference: Difference) -> str:
@@ -85,49 +94,182 @@ def explain(difference: Difference) -> str:
     return (
         f"The {noun} of this {what} differs: "
         + "; ".join(
-            f"{SOURCE_LABELS[source]} {held_text(held)}" for source, held in difference.held.items()
+            f"{SOURCE_LABELS[source]} {source_text(difference, source)}"
+            for source in difference.held
         )
         + "."
     )
 
 
 def summary_sentences(result: Reconciliation) -> list[str]:
-    """What a reader needs first, in plain words: does it agree, and if not, where."""
-    months = len({row.month for row in result.months})
-    currencies = len({row.currency for row in result.months})
-    documents = result.documents["metronome"]
-    sentences = []
-    if result.agrees:
-        sentences.append(
-            f"Everything agrees: for each of {_count(months, 'month')} in "
-            f"{_count(currencies, 'currency', 'currencies')}, Metronome's "
-            f"{_count(documents, 'invoice and credit note', DOCUMENTS)} add up "
-            "to the same amounts as what billing-sync pushed and what Fincome holds."
-        )
-    elif result.differences:
-        count = len(result.differences)
-        differing = _count(count, "invoice or credit note", DOCUMENTS)
-        sentences.append(
-            f"Something differs: {differing} {'does' if count == 1 else 'do'} not match, in "
-            f"{len({row.month for row in result.months_differing})} of {_count(months, 'month')} "
-            f"({_months_named(result)}). Each is listed below with what Metronome, "
-            "billing-sync and Fincome say about it."
-        )
+    """What a reader needs first, in plain words: the headline, then what was left out."""
+    sentences = [headline(result)]
     if any(not row.metrics_agree for row in result.months):
         count = sum(not row.metrics_agree for row in result.months)
         sentences.append(
-            f"Fincome's own monthly totals (its invoiced and revenue metrics) disagree with its "
-            f"invoices and credit notes in {_count(count, 'month')}."
+            f"Fincome's own monthly totals (its invoiced and revenue metrics) disagree with "
+            f"{'its invoices and credit notes' if result.reads_complete else 'Metronome'} in "
+            f"{_count(count, 'month')}."
         )
     if result.not_mappable:
         count = len(result.not_mappable)
+        customers = _customers_named([n.customer_id for n in result.not_mappable], result)
         sentences.append(
-            f"{_count(count, 'Metronome invoice')} cannot be converted for Fincome (for example "
-            "a custom pricing unit without a conversion rate); "
+            f"{_count(count, 'Metronome invoice')} of {customers} cannot be converted for "
+            "Fincome (for example a custom pricing unit without a conversion rate); "
             f"{'it is' if count == 1 else 'they are'} left out of every total and listed at the "
             "end."
         )
+    return sentences + not_checked(result, with_invoices=False)
+
+
+def headline(result: Reconciliation) -> str:
+    """The one sentence that says whether everything agrees, and never more than was checked."""
+    months = len({row.month for row in result.months})
+    if result.differences:
+        count = len(result.differences)
+        differing = _count(count, "invoice or credit note", DOCUMENTS)
+        return (
+            f"Something differs: {differing} {'does' if count == 1 else 'do'} not match, in "
+            f"{len({row.month for row in result.months_differing})} of {_count(months, 'month')} "
+            f"({_months_named(result)}), for "
+            f"{_customers_named([d.customer_id for d in result.differences], result)}. Each is "
+            "listed below with what Metronome, billing-sync and Fincome say about it."
+        )
+    if not result.agrees:
+        return (
+            f"Something differs: the totals of {_count(len(result.months_differing), 'month')} "
+            f"of {months} do not add up the same ({_months_named(result)})."
+        )
+    currencies = len({row.currency for row in result.months})
+    documents = result.documents["metronome"]
+    compared = (
+        f"for each of {_count(months, 'month')} in {_count(currencies, 'currency', 'currencies')}"
+        f", Metronome's {_count(documents, 'invoice and credit note', DOCUMENTS)} add up to the "
+        "same amounts as what billing-sync pushed"
+    )
+    if result.complete:
+        return f"Everything agrees: {compared} and what Fincome holds."
+    gaps = []
+    if result.not_mappable:
+        gaps.append(f"{_count(len(result.not_mappable), 'invoice')} left out of every total")
+    if not result.reads_complete:
+        gaps.append("Fincome's documents not all read")
+    held = " and what Fincome holds" if result.reads_complete else ""
+    return f"What was compared agrees ({compared}{held}), but not everything: {'; '.join(gaps)}."
+
+
+def not_checked(result: Reconciliation, *, with_invoices: bool = True) -> list[str]:
+    """What reconcile could not check, one sentence each."""
+    sentences = [
+        read.describe(result.read_paths.get(kind, "")) + "."
+        for kind, read in result.reads.items()
+        if read.how != "view"
+    ]
+    choice = result.choice
+    if choice is not None and not choice.metrics:
+        offered = ", ".join(choice.metrics_offered) or "none"
+        sentences.append(
+            f"Fincome's own totals were not cross-checked: none of its metrics ({offered}) is "
+            "known to mean invoiced or revenue per month and currency."
+        )
+    sentences += [f"{problem}." for problem in result.problems]
+    if with_invoices and result.not_mappable:
+        count = _count(len(result.not_mappable), "Metronome invoice")
+        sentences.append(f"{count} left out of every total (not mappable).")
     return sentences
+
+
+def used(result: Reconciliation) -> list[str]:
+    """Which views and metrics of Fincome reconcile used (and for what)."""
+    lines = [read.describe(result.read_paths.get(kind, "")) for kind, read in result.reads.items()]
+    choice = result.choice
+    if choice is not None and choice.metrics:
+        lines.append(
+            "cross-checked with the metrics "
+            + ", ".join(f"`{slug}` ({role})" for role, slug in choice.metrics.items())
+        )
+    return lines
+
+
+NEXT_STEPS: dict[str, str] = {
+    "billing-sync repair": "reads back what Fincome holds and re-pushes what it lacks or holds "
+    "differently (`--dry-run` first shows what it would send)",
+    "billing-sync sync": "pushes what changed in Metronome since the last push",
+    "by hand in Fincome": "Fincome holds documents Metronome does not have; billing-sync never "
+    "deletes invoices: remove them in Fincome if nobody made them there on purpose",
+}
+
+
+def next_step(difference: Difference) -> str:
+    """The command (or the place) that settles this difference."""
+    metronome, ledger = difference.held["metronome"], difference.held["ledger"]
+    if difference.kind == "unknown_to_metronome":
+        return "by hand in Fincome"
+    if difference.kind == "missing_in_ledger" or not _same(metronome, ledger):
+        return "billing-sync sync"  # the ledger is behind Metronome: a push settles it
+    return "billing-sync repair"  # the ledger is right and Fincome is not
+
+
+def next_steps(result: Reconciliation) -> list[str]:
+    """One line per thing to do, with what it settles."""
+    steps = []
+    for step, why in NEXT_STEPS.items():
+        kinds = Counter(d.kind for d in result.differences if next_step(d) == step)
+        if kinds:
+            counted = ", ".join(f"{n} {_lower(KIND_LABELS[k])}" for k, n in sorted(kinds.items()))
+            command = "By hand in Fincome" if step.startswith("by hand") else f"`{step}`"
+            steps.append(f"{command} for {counted}: {why}.")
+    if result.not_mappable:
+        steps.append(
+            f"`billing-sync rejects` for {_count(len(result.not_mappable), 'invoice')} left "
+            "out: it says why each was set aside (a custom pricing unit needs "
+            "`[mapping.pricing_units]`); then `billing-sync rejects --retry`."
+        )
+    if any(not row.metrics_agree for row in result.months):
+        steps.append(
+            "Fincome's own totals are Fincome's computation (its calculation options): nothing "
+            "billing-sync sends changes them; show the months to whoever runs Fincome."
+        )
+    if any(read.how == "sample" for read in result.reads.values()):
+        steps.append("Run without `--sample` to read every document by id.")
+    reads = result.reads.values()
+    if any(read.how == "unread" or read.all_absent for read in reads) or result.problems:
+        steps.append("`billing-sync check` shows which paths, views and metrics Fincome serves.")
+    return steps
+
+
+def customer_text(customer_id: str | None, names: Mapping[str, str]) -> str:
+    """`Acme Corp (3f6b...full id)`: the name Metronome gives, and the whole id."""
+    if not customer_id:
+        return "a customer not named"
+    name = names.get(customer_id)
+    return f"{name} ({customer_id})" if name else customer_id
+
+
+def _customers_named(ids: Sequence[str | None], result: Reconciliation, shown: int = 3) -> str:
+    unique = sorted({i for i in ids if i}, key=lambda i: (result.customer_names.get(i, i), i))
+    if not unique:
+        return "customers not named"
+    named = [customer_text(i, result.customer_names) for i in unique[:shown]]
+    more = len(unique) - shown
+    tail = f" and {_count(more, 'more customer')}" if more > 0 else ""
+    return ", ".join(named) + tail
+
+
+def _lower(label: str) -> str:
+    return label[:1].lower() + label[1:]
+
+
+def _same(one: Held | None, other: Held | None) -> bool:
+    if one is None or other is None:
+        return one is other
+    return (one.counted, one.amount, one.status, one.month) == (
+        other.counted,
+        other.amount,
+        other.status,
+        other.month,
+    )
 
 
 def _count(number: int, singular: str, plural: str | None = None) -> str:

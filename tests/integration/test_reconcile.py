@@ -121,6 +121,40 @@ def test_a_synced_account_agrees_month_by_month(synced: Synced) -> None:
     assert {item["invoice_id"] for item in out["not_mappable"]} == custom_unit
 
 
+def test_invoices_left_out_are_in_the_headline_not_a_green_verdict(synced: Synced) -> None:
+    code, out = synced.reconcile("--json")
+
+    assert out["not_mappable"], "the pinned account bills some invoices in a custom unit"
+    assert (code, out["agrees"], out["verdict"]) == (0, True, "incomplete")
+    assert out["summary"][0] == out["headline"]
+    assert not out["headline"].startswith("Everything agrees")
+    assert f"{len(out['not_mappable'])} invoices left out of every total" in out["headline"]
+    assert any(step.startswith("`billing-sync rejects`") for step in out["next_steps"])
+    named = {item["customer_id"]: item["customer_name"] for item in out["not_mappable"]}
+    staged = dict(synced.sql("SELECT id, name FROM metronome_raw.customers"))
+    assert named == {customer: staged[customer] for customer in named}
+    assert all(name in " ".join(out["summary"]) for name in list(named.values())[:3])
+
+    page = runner.invoke(app, ["reconcile", "--data-dir", str(synced.data_dir.root)])
+    assert "Everything agrees" not in page.stdout
+    assert "billing-sync rejects" in page.stdout
+
+
+def test_the_emulator_s_views_and_metrics_are_chosen_by_their_columns(synced: Synced) -> None:
+    code, out = synced.reconcile("--json")
+
+    assert code == 0
+    read = out["fincome_read"]
+    assert (read["invoices"]["how"], read["invoices"]["view"]) == ("view", "invoices")
+    assert (read["credit_notes"]["how"], read["credit_notes"]["view"]) == ("view", "credit_notes")
+    assert read["credit_notes"]["columns"]["amount"] == "credited_amount"
+    assert read["metrics"] == {"invoiced": "invoiced", "revenue": "revenue"}
+    assert {"invoices", "credit_notes", "invoice_line_items"} <= set(read["views_offered"])
+    assert read["problems"] == []
+    assert out["not_checked"] == [f"{len(out['not_mappable'])} Metronome invoices left out of "
+                                  "every total (not mappable)."]  # fmt: skip
+
+
 def test_tampering_is_named_down_to_the_invoice(synced: Synced) -> None:
     short_of_a_line, changed_in_ledger = synced.invoices_with_lines(3)[:2]
     [voided] = [
@@ -201,7 +235,14 @@ def test_json_shape(synced: Synced) -> None:
     assert set(out) == {
         "command", "status", "exit_code", "data_dir", "agrees", "summary", "months",
         "differences", "not_mappable", "totals", "metrics_checked", "fincome_requests",
-        "duration_seconds", "report",
+        "duration_seconds", "report", "verdict", "headline", "next_steps", "not_checked",
+        "fincome_read",
+    }  # fmt: skip
+    assert set(out["fincome_read"]) == {
+        "invoices", "credit_notes", "metrics", "views_offered", "metrics_offered", "problems",
+    }  # fmt: skip
+    assert set(out["fincome_read"]["invoices"]) == {
+        "how", "view", "columns", "read_by_id", "absent", "not_checked", "description",
     }  # fmt: skip
     assert (out["command"], out["exit_code"], out["report"]) == ("reconcile", 3, None)
     assert out["data_dir"] == str(synced.data_dir.root)
@@ -217,14 +258,16 @@ def test_json_shape(synced: Synced) -> None:
             assert all(MONEY.match(month[source][k]) for k in ("invoiced", "credited", "net"))
     [difference] = out["differences"]
     assert set(difference) == {
-        "invoice_id", "document", "customer_id", "month", "currency", "kind",
-        "metronome", "ledger", "fincome", "explanation",
+        "invoice_id", "document", "customer_id", "customer_name", "month", "currency", "kind",
+        "metronome", "ledger", "fincome", "fincome_checked", "explanation", "next_step",
     }  # fmt: skip
+    assert difference["next_step"] == "billing-sync sync"  # the ledger lost it: push again
     assert (difference["invoice_id"], difference["kind"]) == (tampered, "amount_differs")
     assert set(difference["metronome"]) == {"amount", "currency", "status", "month", "counted"}
     assert MONEY.match(difference["ledger"]["amount"])
     assert set(out["not_mappable"][0]) == {
-        "invoice_id", "customer_id", "status", "month", "total", "credit_type", "reason",
+        "invoice_id", "customer_id", "customer_name", "status", "month", "total",
+        "credit_type", "reason",
     }  # fmt: skip
     assert out["totals"]["differences"] == 1
     assert out["fincome_requests"]["attempts"] >= 4  # two views, two metrics

@@ -9,7 +9,8 @@ from typing import Any
 import httpx
 
 from destinations.fincome import FincomeClient, FincomeSettings
-from pipelines.reconcile.fincome import MetricTotals, read_documents, read_metrics
+from pipelines.reconcile.discovery import DocumentView, MetricRole
+from pipelines.reconcile.fincome import MetricTotals, read_metrics, read_view
 
 D = Decimal
 INVOICES = [
@@ -42,9 +43,27 @@ def _views(request: httpx.Request) -> dict[str, Any]:
     return {"rows": page, "page": {"limit": limit, "offset": offset, "has_more": more}}
 
 
+COLUMNS = {"id": "id", "currency": "currency_code", "date": "date", "status": "status",
+           "customer": "customer_id"}  # fmt: skip
+INVOICES_VIEW = DocumentView("invoices", {**COLUMNS, "amount": "total_amount"}, "invoice")
+CREDIT_NOTES_VIEW = DocumentView(
+    "credit_notes", {**COLUMNS, "amount": "credited_amount"}, "credit_note"
+)
+MIXED_VIEW = DocumentView(
+    "billing_documents",
+    {"id": "document_id", "amount": "amount_incl_lines", "currency": "currency",
+     "date": "issued_on", "kind": "kind"},
+    None,
+)  # fmt: skip
+
+
 def test_documents_come_from_every_page_of_both_views() -> None:
     seen: list[httpx.Request] = []
-    documents = read_documents(_client(_views, seen))
+    client = _client(_views, seen)
+    documents = {
+        **read_view(client, INVOICES_VIEW, ["invoice"]),
+        **read_view(client, CREDIT_NOTES_VIEW, ["credit_note"]),
+    }
 
     assert sorted(documents) == ["cn-1", "inv-0", "inv-1", "inv-2"]
     assert documents["inv-2"].amount == D(2)
@@ -83,7 +102,8 @@ def _metrics(request: httpx.Request) -> dict[str, Any]:
 
 def test_metrics_are_read_per_currency_over_whole_months() -> None:
     seen: list[httpx.Request] = []
-    totals = read_metrics(_client(_metrics, seen), "2026-03", "2026-04")
+    chosen: dict[MetricRole, str] = {"invoiced": "invoiced", "revenue": "revenue"}
+    totals = read_metrics(_client(_metrics, seen), "2026-03", "2026-04", chosen)
 
     assert totals == {
         ("2026-04", "USD"): MetricTotals(invoiced=D("100.25"), revenue=D("90.25")),
@@ -94,3 +114,31 @@ def test_metrics_are_read_per_currency_over_whole_months() -> None:
          "dimension": "currency"},
     ] * 2  # fmt: skip
     assert [r.url.path for r in seen] == ["/metrics/invoiced", "/metrics/revenue"]
+
+
+def test_a_view_of_both_kinds_says_each_row_s_kind_and_other_kinds_are_left_out() -> None:
+    rows = [
+        {"document_id": "inv-1", "kind": "invoice", "amount_incl_lines": "10.5",
+         "currency": "EUR", "issued_on": "2026-04-30T23:00:00Z"},
+        {"document_id": "cn-1", "kind": "Credit note", "amount_incl_lines": -3,
+         "currency": "EUR", "issued_on": "2026-05-01"},
+        {"document_id": "q-1", "kind": "quote", "amount_incl_lines": 1, "currency": "EUR",
+         "issued_on": "2026-05-01"},
+    ]  # fmt: skip
+    client = _client(lambda _: {"rows": rows, "page": {"has_more": False}}, [])
+
+    documents = read_view(client, MIXED_VIEW, ["invoice", "credit_note"])
+
+    assert {d.id: (d.kind, d.amount, d.month, d.status, d.counted) for d in documents.values()} == {
+        "inv-1": ("invoice", D("10.5"), "2026-04", "", True),
+        "cn-1": ("credit_note", D(3), "2026-05", "", True),
+    }
+    assert read_view(client, MIXED_VIEW, ["credit_note"]).keys() == {"cn-1"}
+
+
+def test_a_metric_not_chosen_is_none_in_every_month() -> None:
+    seen: list[httpx.Request] = []
+    totals = read_metrics(_client(_metrics, seen), "2026-03", "2026-04", {"invoiced": "billings"})
+
+    assert totals[("2026-04", "USD")] == MetricTotals(invoiced=D("90.25"), revenue=None)
+    assert [r.url.path for r in seen] == ["/metrics/billings"]

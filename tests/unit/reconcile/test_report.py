@@ -51,8 +51,11 @@ def test_the_summary_names_the_months_that_differ() -> None:
     page = render_report(sample_reconciliation(), generated_at=CHECKED, source="data dir /d")
     assert (
         "Something differs: 4 invoices and credit notes do not match, in 4 of 24 months "
-        "(Mar 2025 USD, Nov 2025 EUR, Feb 2026 USD, Apr 2026 USD)."
+        "(Mar 2025 USD, Nov 2025 EUR, Feb 2026 USD, Apr 2026 USD), for cus-EUR-1, cus-USD-2, "
+        "cus-USD-5 and 1 more customer."
     ) in page
+    assert "<h2>Next steps</h2>" in page
+    assert "`billing-sync repair` for 1 missing in Fincome" in page
 
 
 @pytest.mark.parametrize(
