@@ -9,11 +9,13 @@ in `pipelines/commands/` (see its docstring for adding one).
 from __future__ import annotations
 
 import os
+from importlib.metadata import version
 from typing import Annotated
 
 import typer
 
 from pipelines.commands import (
+    check,
     demo,
     emulator,
     extract,
@@ -26,8 +28,9 @@ from pipelines.commands import (
 )
 from pipelines.heap import limit_malloc_arenas
 from pipelines.logs import LogFormat, configure_logging, set_log_format, set_verbose
+from pipelines.settings_files import PROJECT_ROOT, use_settings_files
 
-COMMAND_GROUPS = (extract, push, shared, status, rejects, reconcile, repair, emulator, demo)
+COMMAND_GROUPS = (extract, push, shared, status, rejects, reconcile, check, repair, emulator, demo)
 
 app = typer.Typer(
     name="billing-sync",
@@ -39,6 +42,12 @@ app = typer.Typer(
 )
 for group in COMMAND_GROUPS:
     group.register(app)
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"billing-sync {version('billing-sync')}")
+        raise typer.Exit()
 
 
 @app.callback()
@@ -54,15 +63,24 @@ def root(
             help="Log lines on stderr as text, or as one JSON object per line (for machines).",
         ),
     ] = "text",
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
 ) -> None:
     set_log_format(log_format)
     set_verbose(verbose)
+    use_settings_files()  # the same files from any working directory (settings_files.py)
 
 
 def main() -> None:
-    # dlt reports anonymous usage unless told not to, and .dlt/config.toml is only read from
-    # the working directory: a cron job started elsewhere must not phone home either
+    # dlt reports anonymous usage unless told not to: set before dlt reads any setting
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+    # dlt's own start-up settings ([runtime], [providers]) from the committed .dlt/, not from
+    # the working directory's (settings_files.py)
+    os.environ.setdefault("DLT_PROJECT_DIR", str(PROJECT_ROOT))
     # our commands handle SIGTERM/SIGINT themselves (pipelines.stopping); dlt's handlers would
     # replace ours for each step and clear the signal when the step ends
     os.environ["RUNTIME__INTERCEPT_SIGNALS"] = "false"

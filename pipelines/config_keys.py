@@ -28,6 +28,8 @@ from dlt.common.configuration.providers.toml import (
     TomlProviderReadException,
 )
 
+from pipelines.settings_files import UnreadableFile
+
 KeyPath = tuple[str, ...]  # ("sources", "metronome", "page_size")
 
 
@@ -95,6 +97,9 @@ def config_problem(namespace: Namespace) -> ConfigProblem | None:
         providers = dlt.config.config_providers
     except TomlProviderReadException as error:
         return unreadable_file(error)
+    for provider in providers:
+        if isinstance(provider, UnreadableFile):  # a file `use_settings_files` could not read
+            return unreadable_file(provider.error)
     for path in _environment_paths(namespace.root):
         if not namespace.knows(path) and namespace.owns(path):
             return _unknown_variable(namespace, path)

@@ -1,8 +1,9 @@
-"""Test isolation: no developer environment variable, secrets file or dlt home leaks in.
+"""Test isolation: no developer environment variable, settings file or dlt home leaks in.
 
 This runs before any test module imports dlt: it strips every variable dlt or billing-sync
-would read, and points dlt at a throw-away project folder holding only the committed
-`.dlt/config.toml` (never a developer's `.dlt/secrets.toml`).
+would read, points dlt at a throw-away project folder holding only the committed
+`.dlt/config.toml` (never a developer's `.dlt/secrets.toml`), and the deployment's settings
+folder (`pipelines/settings_files.py`: a user's `~/.config/billing-sync`) at an empty one.
 """
 
 from __future__ import annotations
@@ -31,5 +32,13 @@ shutil.copy(REPO / ".dlt" / "config.toml", _sandbox / "project" / ".dlt" / "conf
 os.environ["DLT_PROJECT_DIR"] = str(_sandbox / "project")
 os.environ["DLT_DATA_DIR"] = str(_sandbox / "dlt-home")
 os.environ["RUNTIME__DLTHUB_TELEMETRY"] = "false"
+(_sandbox / "deployment").mkdir()
+os.environ["BILLING_SYNC_CONFIG_DIR"] = str(_sandbox / "deployment")  # a user's: never read
+os.environ.pop("XDG_CONFIG_HOME", None)
 
-pytest_plugins = ["tests.fixtures.metronome", "tests.fixtures.fincome", "tests.fixtures.foreign"]
+pytest_plugins = [
+    "tests.fixtures.metronome",
+    "tests.fixtures.fincome",
+    "tests.fixtures.foreign",
+    "tests.fixtures.other_fincome",
+]

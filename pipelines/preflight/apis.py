@@ -50,10 +50,9 @@ def fincome_reader(settings: FincomeSettings) -> QuickReader:
 
 
 def transport(base_url: str) -> str:
-    """How the base URL is reached: TLS (always verified), or plain http on loopback."""
-    if urlsplit(base_url).scheme == "https":
-        return "TLS, certificate verified"
-    return "plain http (loopback or allow_insecure_http)"
+    """How the base URL is reached: TLS (certificate always verified), or plain http, which
+    the settings allow only on loopback or with allow_insecure_http."""
+    return "TLS verified" if urlsplit(base_url).scheme == "https" else "plain http"
 
 
 def metronome_finding(settings: MetronomeSettings, read: Read) -> Finding:

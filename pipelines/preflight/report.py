@@ -1,0 +1,183 @@
+"""`billing-sync check`, whole: every finding, in the order a person fixes things.
+
+Settings (the files read, each secret present, every value usable), then each API, then
+Fincome's paths, views and metrics, then the data dir (writable, bound to these accounts).
+A part that cannot be checked because an earlier one failed says so instead of guessing.
+Read-only: the data dir's DuckDB file is opened read-only, and only when it exists; nothing
+is written but `accounts.json` under `--rebind` (under the run lock).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import duckdb
+
+from destinations.fincome import FincomeSettings
+from pipelines.config import (
+    ConfigError,
+    env_key,
+    load_fincome_settings,
+    load_mapping,
+    load_metronome_settings,
+)
+from pipelines.datadir import DataDir, resolve_data_dir, run_lock, unusable_folder_problem
+from pipelines.preflight import accounts
+from pipelines.preflight.apis import (
+    FincomeSurvey,
+    fincome_findings,
+    listed,
+    metric_slugs,
+    metronome_finding,
+    read_metronome,
+    survey_fincome,
+    view_slugs,
+)
+from pipelines.preflight.binding import REBIND, Judgement
+from pipelines.preflight.findings import Finding, Status, note, ok, problem
+from pipelines.preflight.reader import Reached
+from pipelines.settings_files import CONFIG_DIR_ENV, settings_files
+from sources.metronome import MetronomeSettings
+
+T = TypeVar("T")
+SECRETS = {
+    "metronome": env_key("sources.metronome.api_token"),
+    "fincome": env_key("destination.fincome.api_key"),
+}
+OUR_PREFIXES = ("SOURCES__", "DESTINATION__", "MAPPING__", "DATA_DIR__", "BILLING_SYNC_")
+
+
+@dataclass
+class CheckReport:
+    findings: list[Finding] = field(default_factory=list)
+    files: list[dict[str, Any]] = field(default_factory=list)
+    variables: list[str] = field(default_factory=list)  # names only, never values
+    views: list[str] = field(default_factory=list)
+    metrics: list[str] = field(default_factory=list)
+    data_dir: str | None = None
+
+    def add(self, *findings: Finding) -> None:
+        self.findings.extend(findings)
+
+
+def run_check(data_dir_option: Any, *, rebind: bool = False) -> CheckReport:
+    report = CheckReport()
+    _settings_files(report)
+    metronome = _loaded(report, "metronome", load_metronome_settings)
+    fincome = _loaded(report, "fincome", load_fincome_settings)
+    _loaded(report, "mapping", load_mapping)
+    if metronome is not None:
+        report.add(metronome_finding(metronome, read_metronome(metronome)))
+    if fincome is not None:
+        _fincome(report, fincome)
+    _data_dir(report, data_dir_option, metronome, fincome, rebind=rebind)
+    return report
+
+
+def _settings_files(report: CheckReport) -> None:
+    for found in settings_files():
+        report.files.append({"role": found.role, "path": str(found.path), "read": found.read})
+        if found.read:
+            report.add(ok("settings", found.path.name, f"{found.path} ({found.role})"))
+    deployment = next(f for f in settings_files() if f.role == "deployment").path.parent
+    if not deployment.is_dir():
+        detail = f"no {deployment} (the deployment's own settings; {CONFIG_DIR_ENV} moves it)"
+        report.add(note("settings", "deployment", detail))
+    report.variables = sorted(name for name in os.environ if name.startswith(OUR_PREFIXES))
+    if report.variables:
+        names = ", ".join(report.variables)
+        report.add(ok("settings", "environment", f"{len(report.variables)} set: {names}"))
+
+
+def _loaded(report: CheckReport, what: str, load: Callable[[], T]) -> T | None:
+    """The settings `load` reads, or None with the problem naming its variable."""
+    try:
+        loaded = load()
+    except ConfigError as exc:
+        report.add(problem("settings", what, str(exc).removeprefix(f"{exc.key}: "), exc.key))
+        return None
+    if what in SECRETS:
+        report.add(ok("settings", f"{what} secret", f"{SECRETS[what]} is set (not shown)"))
+    return loaded
+
+
+def _fincome(report: CheckReport, settings: FincomeSettings) -> None:
+    survey = survey_fincome(settings, workers=settings.max_concurrency)
+    found = fincome_findings(settings, survey)
+    report.add(*found)
+    if found[0].status is not Status.OK:
+        return  # the key or the base URL first: nothing else can be judged
+    views, metrics = survey.paths["views"], survey.paths["metrics"]
+    report.add(listed(survey.of(views), "views", views, view_slugs))
+    report.add(listed(survey.of(metrics), "metrics", metrics, metric_slugs))
+    report.views = _slugs(survey, views, view_slugs)
+    report.metrics = _slugs(survey, metrics, metric_slugs)
+
+
+def _slugs(survey: FincomeSurvey, path: str, slugs: Callable[[object], list[str]]) -> list[str]:
+    read = survey.of(path)
+    return slugs(read.json()) if isinstance(read, Reached) and read.status == 200 else []
+
+
+def _data_dir(
+    report: CheckReport,
+    option: Any,
+    metronome: MetronomeSettings | None,
+    fincome: FincomeSettings | None,
+    *,
+    rebind: bool,
+) -> None:
+    try:
+        data_dir = resolve_data_dir(option)
+    except ConfigError as exc:
+        report.add(problem("data dir", "writable", str(exc).removeprefix(f"{exc.key}: "), exc.key))
+        return
+    report.data_dir = str(data_dir.root)
+    if why := unusable_folder_problem(data_dir.root):
+        report.add(problem("data dir", "writable", why, "--data-dir"))
+        return
+    report.add(ok("data dir", "writable", str(data_dir.root)))
+    report.add(*_bound(data_dir, metronome, fincome, rebind=rebind))
+
+
+def _bound(
+    data_dir: DataDir,
+    metronome: MetronomeSettings | None,
+    fincome: FincomeSettings | None,
+    *,
+    rebind: bool,
+) -> list[Finding]:
+    """Whether the data dir belongs to the configured accounts (`binding.py`)."""
+    try:
+        held = _witnesses(data_dir)
+    except duckdb.IOException:
+        return [note("data dir", "accounts", "a run holds the data dir: not judged now")]
+    found: list[Finding] = []
+    with accounts.configured_accounts(metronome, fincome) as configured:
+        if rebind:
+            with run_lock(data_dir):
+                accounts.bind(data_dir, configured, set(configured))
+            return [
+                ok("data dir", api, f"bound now to {each.account.base_url}")
+                for api, each in configured.items()
+            ]
+        verdicts = accounts.judged(data_dir, configured, held)
+        for api, verdict in verdicts.items():
+            if verdict.judgement in (Judgement.OTHER, Judgement.UNDECIDED):
+                fix = f"another --data-dir, or {REBIND} then billing-sync repair"
+                found.append(problem("data dir", api, verdict.detail, fix))
+            elif verdict.judgement is Judgement.BOUND:
+                found.append(ok("data dir", api, verdict.detail))
+            else:
+                found.append(note("data dir", api, verdict.detail))
+    return found
+
+
+def _witnesses(data_dir: DataDir) -> dict[str, list[tuple[str, str]]]:
+    if not data_dir.duckdb_path.exists():
+        return {}
+    with duckdb.connect(str(data_dir.duckdb_path), read_only=True) as connection:
+        return accounts.witnesses(connection)
