@@ -4,7 +4,8 @@ Read-only and bounded (quick reads: one attempt each, at most 5 s; `pipelines/pr
 the settings files read and from where, each secret present (never shown), every setting
 usable; Metronome and Fincome reachable, TLS right, the credential accepted; each Fincome
 collection's path served (`preflight/routes.py` tells "not found" from "no such route");
-the views and metrics Fincome lists; the data dir writable and bound to these accounts.
+the views and metrics Fincome lists and which of them reconcile will use (its own choice,
+`reconcile/discovery.choose_sources`); the data dir writable and bound to these accounts.
 Exit 0 when nothing needs fixing, 2 otherwise, each problem naming what to fix.
 `--rebind` records the configured accounts as the data dir's (under its lock).
 
@@ -20,6 +21,8 @@ Exit 0 when nothing needs fixing, 2 otherwise, each problem naming what to fix.
                 "read": true}],
      "variables": ["DESTINATION__FINCOME__API_KEY", ...],    # names set, never values
      "views": ["invoices", ...], "metrics": ["mrr", ...],    # what Fincome lists
+     "reconcile": ["invoices: view `invoices` (id=id, ...)", ...],  # what reconcile will
+                                # read (pipelines/reconcile/discovery.py chooses, not check)
      "data_dir": "/abs/path" | null}
 """
 
@@ -68,6 +71,7 @@ def check_outcome(report: CheckReport) -> Outcome:
         "variables": report.variables,
         "views": report.views,
         "metrics": report.metrics,
+        "reconcile": report.reconcile,
         "data_dir": report.data_dir,
     }
     fixes = sorted({finding.fix for finding in found if finding.fix})

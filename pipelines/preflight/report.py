@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -29,6 +30,7 @@ from pipelines.preflight import accounts
 from pipelines.preflight.apis import (
     FincomeSurvey,
     fincome_findings,
+    fincome_reader,
     listed,
     metric_slugs,
     metronome_finding,
@@ -38,7 +40,8 @@ from pipelines.preflight.apis import (
 )
 from pipelines.preflight.binding import REBIND, Judgement
 from pipelines.preflight.findings import Finding, Status, note, ok, problem
-from pipelines.preflight.reader import Reached
+from pipelines.preflight.reader import Reached, Unreached
+from pipelines.reconcile.discovery import choose_sources
 from pipelines.settings_files import CONFIG_DIR_ENV, settings_files
 from sources.metronome import MetronomeSettings
 
@@ -57,6 +60,7 @@ class CheckReport:
     variables: list[str] = field(default_factory=list)  # names only, never values
     views: list[str] = field(default_factory=list)
     metrics: list[str] = field(default_factory=list)
+    reconcile: list[str] = field(default_factory=list)  # what reconcile will read, in words
     data_dir: str | None = None
 
     def add(self, *findings: Finding) -> None:
@@ -115,11 +119,42 @@ def _fincome(report: CheckReport, settings: FincomeSettings) -> None:
     report.add(listed(survey.of(metrics), "metrics", metrics, metric_slugs))
     report.views = _slugs(survey, views, view_slugs)
     report.metrics = _slugs(survey, metrics, metric_slugs)
+    _reconcile_choice(report, settings, survey)
+
+
+def _reconcile_choice(
+    report: CheckReport, settings: FincomeSettings, survey: FincomeSurvey
+) -> None:
+    """Which views and metrics reconcile will use: its own choice (`discovery.choose_sources`)
+    from the same answers, each listed view described (one quick read each)."""
+    listing = _listing(survey.of(survey.paths["views"]))
+    paths = settings.collection_paths()
+    with fincome_reader(settings) as reader, ThreadPoolExecutor(settings.max_concurrency) as pool:
+        reads = pool.map(reader.get, [paths.item("views", slug) for slug in report.views])
+        described = {
+            slug: answer
+            for slug, read in zip(report.views, reads, strict=True)
+            if isinstance(answer := _listing(read), dict)
+        }
+    metrics = _listing(survey.of(survey.paths["metrics"]))
+    choice = choose_sources(
+        [v for v in listing if isinstance(v, dict)] if isinstance(listing, list) else [],
+        described,
+        [f for f in metrics if isinstance(f, dict)] if isinstance(metrics, list) else [],
+    )
+    report.reconcile = choice.describe()
+    for line in report.reconcile:
+        name, _, detail = line.partition(": ")
+        chosen = "no view fits" not in detail and "none known" not in detail
+        report.add((ok if chosen else note)("reconcile", name, detail))
+
+
+def _listing(read: Reached | Unreached) -> Any:
+    return read.json() if isinstance(read, Reached) and read.status == 200 else None
 
 
 def _slugs(survey: FincomeSurvey, path: str, slugs: Callable[[object], list[str]]) -> list[str]:
-    read = survey.of(path)
-    return slugs(read.json()) if isinstance(read, Reached) and read.status == 200 else []
+    return slugs(_listing(survey.of(path)))
 
 
 def _data_dir(

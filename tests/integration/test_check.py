@@ -62,6 +62,8 @@ def test_against_the_emulators_everything_is_ready_and_fits_80_columns(
     assert len(by_name(report, "paths")) == 8
     assert report["views"]
     assert report["metrics"]
+    assert by_name(report, "reconcile")["invoices"]["status"] == "ok"
+    assert "view `invoices`" in by_name(report, "reconcile")["invoices"]["detail"]
     assert by_name(report, "data dir")["fincome"]["status"] == "note"  # not bound yet
     assert not (tmp_path / "accounts.json").exists()  # read-only
     assert fincome_api.api_key not in json.dumps(report)
@@ -104,6 +106,9 @@ def test_a_second_fincome_with_its_paths_configured_is_served_and_lists_its_view
     assert by_name(report, "paths")["customers"]["detail"] == "/clients is served"
     assert report["views"]  # named otherwise than ours, listed as they are
     assert "invoices" not in report["views"]
+    chosen = by_name(report, "reconcile")["invoices"]  # reconcile's own choice, by columns
+    assert chosen["status"] == "ok"
+    assert any(f"view `{slug}`" in chosen["detail"] for slug in report["views"])
     assert not [r for r in other.requests if r[0] != "GET"]
 
 
@@ -123,6 +128,8 @@ def test_paths_not_configured_are_no_such_route_naming_the_key(
     assert paths["invoices"]["status"] == "ok"
     assert report["views"] == []
     assert by_name(report, "views")["available"]["status"] == "ok"  # listed, none
+    assert by_name(report, "reconcile")["invoices"]["status"] == "note"
+    assert "read one by one by id" in by_name(report, "reconcile")["invoices"]["detail"]
 
 
 @pytest.mark.usefixtures("configured")
