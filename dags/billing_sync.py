@@ -20,11 +20,17 @@ With N = 1 this is the whole account in one shard: the same three steps, no fan-
 Retries: every task retries 3 times (after 2 minutes, then doubling): a failed run (exit 1)
 and a busy data dir (exit 75: another run, e.g. a manual backfill, holds its lock) are worth
 retrying, and so is a run stopped by a signal (exit 143 / 130). A configuration error
-(exit 2) fails at once. Exit 3 of extract and push (records set aside: `billing-sync
-rejects` lists them) lets the run go on and is logged as a warning; exit 3 of reconcile
-(Metronome, ledger and Fincome differ) fails the task without retries, so the DAG's failure
-alerts reach a person. A task Airflow stops (a timeout, a cleared run) sends SIGTERM on to
-its billing-sync, which stops within seconds and releases its data dir (`stop_child`).
+(exit 2) fails at once. Exit 3 of push and push_shared means records newly set aside: the
+run set aside records that were not set aside when it began (first seen, or reopened; its
+JSON lists them with `"new": true`); the task then fails without retries, after its push
+is done, so the DAG's failure alert reaches a person once for them: the next run, which
+sees the same rejects as old ones, exits 0 and its tasks succeed (`billing-sync rejects`
+lists every open one). That run's reconcile waits for the next run. Any other exit 3 of
+extract or push (nothing new in its JSON) lets the run go on and is logged as a warning.
+Exit 3 of reconcile (Metronome, ledger and Fincome differ) fails the task without retries,
+so the DAG's failure alerts reach a person. A task Airflow stops (a timeout, a cleared run)
+sends SIGTERM on to its billing-sync, which stops within seconds and releases its data dir
+(`stop_child`).
 
 One writer per data dir: `max_active_runs=1` keeps runs from overlapping, and within a run
 each data dir is used by one task at a time (its shard's extract, push, reconcile in turn;
@@ -172,16 +178,29 @@ def judge(code: int, payload: Mapping[str, Any], *, differences_fail: bool) -> N
     error = payload.get("error") or f"billing-sync exited {code}"
     if code == 0:
         return
-    if code == EXIT_REJECTS and not differences_fail:
+    if code == EXIT_REJECTS and differences_fail:
+        raise AirflowFailException("reconcile found differences; see its report in the log")
+    if code == EXIT_REJECTS:
+        if new := newly_set_aside(payload):
+            ids = ", ".join(f"{r.get('collection')} {r.get('record_id')}" for r in new[:10])
+            more = f" and {len(new) - 10} more" if len(new) > 10 else ""
+            raise AirflowFailException(
+                f"{len(new)} record(s) newly set aside ({ids}{more}); the push is done: "
+                "see `billing-sync rejects`"
+            )
         log.warning("finished, but records were set aside: see `billing-sync rejects`")
         return
-    if code == EXIT_REJECTS:
-        raise AirflowFailException("reconcile found differences; see its report in the log")
     if code == EXIT_USAGE:
         raise AirflowFailException(f"configuration: {error}")
     if code == EXIT_LOCKED:
         raise AirflowException(f"the data dir is busy (another run holds it): {error}")
     raise AirflowException(error)
+
+
+def newly_set_aside(payload: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The rejects a run's JSON marks as new (not set aside when it began)."""
+    rejects = payload.get("rejects") or []
+    return [r for r in rejects if isinstance(r, Mapping) and r.get("new") is True]
 
 
 def secrets_from_variables() -> dict[str, str]:

@@ -157,6 +157,17 @@ def test_exit_codes_become_success_retry_or_failure(
     assert result.get("raised") == outcome
 
 
+def test_records_newly_set_aside_fail_the_task_once_old_ones_only_warn(tmp_path: Path) -> None:
+    new = {"rejects": [{"collection": "invoices", "record_id": "inv_1", "new": True},
+                       {"collection": "invoices", "record_id": "inv_0", "new": False}]}  # fmt: skip
+    old = {"rejects": [{"collection": "invoices", "record_id": "inv_0", "new": False}]}
+    first = call("judge", 3, new, tmp_path=tmp_path, differences_fail=False)
+    later = call("judge", 3, old, tmp_path=tmp_path, differences_fail=False)
+    assert first.get("raised") == "AirflowFailException"
+    assert "1 record(s) newly set aside (invoices inv_1)" in first["message"]
+    assert later.get("raised") is None
+
+
 def test_a_task_runs_the_real_cli_and_judges_its_exit_code(tmp_path: Path) -> None:
     data_dir = str(tmp_path / "data")
     status = call(
