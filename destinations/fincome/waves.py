@@ -30,6 +30,7 @@ from destinations.fincome.schema import EMBEDDED_CHILD, PUSH_ORDER, Collection
 
 Action = Literal["create", "update", "delete"]
 PAGE_SIZE = 1000
+FIRST_PAGE_SIZE = 50  # a wave's first page: read in a few ms, whatever the lines it carries
 # the column naming a line's invoice / credit note: the ledger records it as `parent_id`
 PARENT_COLUMN = {"invoice_line_items": "invoice_id", "credit_note_line_items": "credit_note_id"}
 
@@ -52,17 +53,28 @@ def planned_waves(
     db: duckdb.DuckDBPyConnection, plan: PushPlan, *, desired: str = DESIRED_SCHEMA
 ) -> Iterator[Wave]:
     """The plan's steps in waves (see the module table)."""
-    present = schema_tables(db, desired)
-    for spec in PUSH_ORDER:
-        planned = plan.collections[spec.name]
-        if spec.name not in present or not (planned.ids["create"] or planned.ids["update"]):
-            continue
-        source = _Source(db, desired, spec)
-        for level in _levels(source, planned):
-            yield source.steps(level, set(planned.ids["create"]))
+    # every collection's levels before the first wave: the queries behind them then run
+    # before the first write, not while Fincome waits between two waves
+    sources = _sources(db, plan, desired)
+    leveled = [(source, _levels(source, planned)) for source, planned in sources]
+    for source, levels in leveled:
+        created = set(plan.collections[source.spec.name].ids["create"])
+        for level in levels:
+            yield source.steps(level, created)
     for spec in reversed(PUSH_ORDER):
         if deletes := plan.collections[spec.name].ids["delete"]:
             yield (Step("delete", spec.name, item_id) for item_id in deletes)
+
+
+def _sources(
+    db: duckdb.DuckDBPyConnection, plan: PushPlan, desired: str
+) -> Iterator[tuple[_Source, CollectionPlan]]:
+    """Each collection with creates or updates planned, in push order."""
+    present = schema_tables(db, desired)
+    for spec in PUSH_ORDER:
+        planned = plan.collections[spec.name]
+        if spec.name in present and (planned.ids["create"] or planned.ids["update"]):
+            yield _Source(db, desired, spec), planned
 
 
 class _Source:
@@ -79,8 +91,8 @@ class _Source:
 
     def steps(self, ids: Sequence[str], created: set[str]) -> Wave:
         """Steps of `ids` in id order, page by page; creates carry their lines."""
-        for start in range(0, len(ids), PAGE_SIZE):
-            page = ids[start : start + PAGE_SIZE]
+        for start, end in _pages(len(ids)):
+            page = ids[start:end]
             lines = self._lines_of([i for i in page if i in created])
             parent = self.parent_column or "NULL"
             rows = self.db.cursor().execute(
@@ -148,6 +160,15 @@ class _Source:
                     .fetchall()
                 )
         return pairs
+
+
+def _pages(count: int) -> Iterator[tuple[int, int]]:
+    """(start, end) of each page of `count` ids: a short first page, so a wave's first
+    writes leave while its next page is read, then pages of `PAGE_SIZE`."""
+    start, size = 0, FIRST_PAGE_SIZE
+    while start < count:
+        yield start, min(start + size, count)
+        start, size = start + size, PAGE_SIZE
 
 
 def _levels(source: _Source, planned: CollectionPlan) -> list[list[str]]:

@@ -164,3 +164,23 @@ def _hash(db: duckdb.DuckDBPyConnection, name: str, row_id: str) -> str:
         f"SELECT row_hash FROM fincome.{name} WHERE id = ?", [row_id]
     ).fetchall()
     return str(row_hash)
+
+
+def test_a_wave_read_over_several_pages_sends_each_invoice_once_with_its_lines() -> None:
+    db = duckdb.connect()
+    ids = [f"i{n:04d}" for n in range(1, 1_120)]  # a short first page, a full one, a rest
+    _desired(
+        db,
+        {
+            "customers": CUSTOMERS,
+            "invoices": [{"id": i, **INVOICE} for i in ids],
+            "invoice_line_items": [_line(f"{i}:L{k}", i, "1") for i in ids for k in range(2)],
+        },
+    )
+    invoices = [step for wave in _waves(db) for step in wave if step.collection == "invoices"]
+    assert [step.item_id for step in invoices] == ids
+    assert all(
+        [entry.id for entry in step.record]
+        == [step.item_id, f"{step.item_id}:L0", f"{step.item_id}:L1"]
+        for step in invoices
+    )
