@@ -34,7 +34,9 @@ from destinations.fincome.ledger import LedgerEntry, LedgerStore, Reject
 from destinations.fincome.waves import Step
 
 FLUSH_EVERY = 500
-AHEAD = 256  # steps read ahead of the workers (a page of bodies is read at a time anyway)
+# steps read ahead of the workers: enough to keep them sending while the calling thread
+# writes the ledger (a flush waits on the disk: 0.1 to 1 s on a busy machine), a few MB
+AHEAD = 2048
 PUT_SECONDS = 0.2  # how long the reader waits for room before it writes the ledger instead
 DONE_WORD = {"create": "created", "update": "updated", "delete": "deleted"}
 
@@ -117,7 +119,8 @@ class Executor:
         finally:
             for _ in workers:
                 ready.put(None)  # the workers drain the queue, so there is always room soon
-            wait(workers)
+            while wait(workers, timeout=PUT_SECONDS).not_done:
+                settled.flush_if_due()  # the wave's tail: its last flush stays small
         if failures:
             raise failures[0]
 
@@ -200,9 +203,10 @@ class _Settled:
                 self.rejects,
             )
             self._clear()
-        self.ledger.record(recorded)
-        for name, ids in forgotten.items():
-            self.ledger.forget(name, ids)
-        self.ledger.add_rejects(rejects)
-        for name, ids in resolved.items():
-            self.ledger.resolve_rejects("push", name, ids)
+        with self.ledger.transaction():
+            self.ledger.record(recorded)
+            for name, ids in forgotten.items():
+                self.ledger.forget(name, ids)
+            self.ledger.add_rejects(rejects)
+            for name, ids in resolved.items():
+                self.ledger.resolve_rejects("push", name, ids)

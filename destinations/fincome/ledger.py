@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,12 +19,14 @@ from typing import Any
 
 import duckdb
 import orjson
+import pyarrow as pa
 
 DEFAULT_SCHEMA = "fincome_sync"
 # Refused records are whole invoices, held several times over while a statement is built and
 # run (text, Python list, DuckDB's list, JSON): one statement for all of L's 3,795 raised the
 # resident size by about 85 MB, 500 at a time by about 15.
 REJECTS_PER_STATEMENT = 500
+LEDGER_BATCH = "_ledger_batch"  # the name a batch of acknowledged entries is read under
 
 
 @dataclass(frozen=True)
@@ -149,6 +152,17 @@ class LedgerStore:
         if self._owns_connection:
             self._root.close()
 
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """The calling thread's writes inside as one commit: one WAL sync, not one each."""
+        self.db.begin()
+        try:
+            yield
+        except BaseException:
+            self.db.rollback()
+            raise
+        self.db.commit()
+
     # -- ledger ---------------------------------------------------------------------------
 
     def hashes(self, collection: str, ids: Sequence[str]) -> dict[str, str]:
@@ -164,27 +178,36 @@ class LedgerStore:
     def record(self, entries: Iterable[LedgerEntry]) -> None:
         """Upsert entries in one statement; for a repeated (collection, id) the last one wins.
 
-        One multi-row statement over arrays, not `executemany`: on DuckDB 2.0 executemany
-        costs about 3 ms per row (0.6 s for a batch of 200), the arrays about 5 ms in all.
+        The batch goes in as one Arrow table: on DuckDB 2.0 `executemany` costs about 3 ms
+        per row, and lists bound as parameters 0.69 s of CPU for M's 44,000 entries, against
+        0.41 s as Arrow (the push's ledger writes share two cores with its sends).
         """
         latest = {(e.collection, e.id): e for e in entries}
         if not latest:
             return
-        columns = list(
-            zip(
-                *(
-                    (e.collection, e.id, e.parent_id, e.row_hash, _body_text(e.body))
-                    for e in latest.values()
-                ),
-                strict=True,
+        columns = zip(
+            *(
+                (e.collection, e.id, e.parent_id, e.row_hash, _body_text(e.body))
+                for e in latest.values()
+            ),
+            strict=True,
+        )
+        names = ("collection", "id", "parent_id", "row_hash", "body")
+        batch = pa.table(
+            {
+                name: pa.array(values, pa.string())
+                for name, values in zip(names, columns, strict=True)
+            }
+        )
+        self.db.register(LEDGER_BATCH, batch)
+        try:
+            self.db.execute(
+                f"INSERT OR REPLACE INTO {self.schema}.ledger SELECT collection, id, parent_id, "
+                f"row_hash, body::JSON, ? FROM {LEDGER_BATCH}",
+                [datetime.now(UTC)],
             )
-        )
-        self.db.execute(
-            f"INSERT OR REPLACE INTO {self.schema}.ledger "
-            "SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), "
-            "unnest(?::VARCHAR[]), unnest(?::VARCHAR[])::JSON, ?",
-            [*(list(column) for column in columns), datetime.now(UTC)],
-        )
+        finally:
+            self.db.unregister(LEDGER_BATCH)
 
     def forget(self, collection: str, ids: Sequence[str]) -> None:
         if ids:
