@@ -9,6 +9,7 @@ Secret values never appear in a message.
 
 from __future__ import annotations
 
+import os
 import typing
 from typing import Any
 
@@ -22,7 +23,8 @@ from dlt.common.configuration.exceptions import (
 )
 
 from destinations.fincome import FincomeSettings
-from destinations.fincome.settings import SettingsProblem
+from destinations.fincome.schema import COLLECTIONS
+from destinations.fincome.settings import READ_ENDPOINTS, SettingsProblem
 from pipelines.config_keys import KeyPath, Namespace, config_problem, is_close
 from pipelines.logs import register_secret
 from pipelines.sizes import size_bytes
@@ -134,10 +136,15 @@ def _is_fincome(path: KeyPath) -> bool:
 
 
 # [destination.fincome]: the fields of the one spec dlt resolves there; `paths` holds
-# collection names, which the spec checks.
+# collection names, which the spec checks. A path can also be set alone, as
+# DESTINATION__FINCOME__PATHS__<COLLECTION> (the variable a missing endpoint names).
+PATH_NAMES = frozenset({*COLLECTIONS, *READ_ENDPOINTS})
 DESTINATION = Namespace(
     "destination",
-    {tuple(FINCOME_SECTION.split(".")): frozenset(FincomeSettings.get_resolvable_fields())},
+    {
+        tuple(FINCOME_SECTION.split(".")): frozenset(FincomeSettings.get_resolvable_fields()),
+        (*FINCOME_SECTION.split("."), "paths"): PATH_NAMES,
+    },
     owns=_is_fincome,
 )
 
@@ -160,7 +167,16 @@ def load_fincome_settings() -> FincomeSettings:
         raise ConfigError(key, f"must be {_expected(exc.hint)}") from None
     except SettingsProblem as exc:
         raise ConfigError(env_key(f"{FINCOME_SECTION}.{exc.key}"), exc.problem) from None
+    if alone := _paths_set_alone():
+        settings.paths = {**(settings.paths or {}), **alone}
     return settings
+
+
+def _paths_set_alone() -> dict[str, str]:
+    """`DESTINATION__FINCOME__PATHS__<COLLECTION>` variables, over the `paths` table (dlt
+    reads the table whole, from TOML or one JSON variable, never key by key)."""
+    variables = {name: env_key(f"{FINCOME_SECTION}.paths.{name}") for name in PATH_NAMES}
+    return {name: os.environ[var] for name, var in variables.items() if var in os.environ}
 
 
 def fincome_settings_if_keyed() -> FincomeSettings | None:

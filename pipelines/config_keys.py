@@ -56,6 +56,9 @@ class Namespace:
     def suggestion(self, path: KeyPath) -> KeyPath | None:
         """The known key it wrongly nests in, or a known key or table that differs from
         `path` by one close name (`page_sise`, `[sources.metronom]`), or None."""
+        siblings = self.sections.get(path[:-1], ())
+        if close := difflib.get_close_matches(path[-1], siblings, n=1, cutoff=CLOSE_ENOUGH):
+            return (*path[:-1], close[0])  # `PATHS__CUSTOMER` in a known table
         for end in range(len(path) - 1, 0, -1):
             if self.knows(path[:end]):
                 return path[:end]

@@ -145,7 +145,8 @@ def path_finding(survey: FincomeSurvey, name: str) -> Finding:
     route = survey.route(name)
     if route is Route.SERVED:
         return ok("paths", name, f"{path} is served")
-    fix = f'[destination.fincome.paths] {name} = "/..." (or {env_key("destination.fincome.paths")})'
+    variable = env_key(f"destination.fincome.paths.{name}")
+    fix = f'[destination.fincome.paths] {name} = "/..." (or {variable})'
     if route is Route.MISSING:
         return problem("paths", name, f"{path}: no such route on this server", fix)
     why = _why_undetermined(survey.of(f"{path}/{PROBE_ID}"))

@@ -86,9 +86,10 @@ def _settings_files(report: CheckReport) -> None:
         report.files.append({"role": found.role, "path": str(found.path), "read": found.read})
         if found.read:
             report.add(ok("settings", found.path.name, f"{found.path} ({found.role})"))
-    deployment = next(f for f in settings_files() if f.role == "deployment").path.parent
-    if not deployment.is_dir():
-        detail = f"no {deployment} (the deployment's own settings; {CONFIG_DIR_ENV} moves it)"
+    deployment = [f for f in settings_files() if f.role == "deployment"]
+    if not any(found.read for found in deployment):
+        folder = deployment[0].path.parent
+        detail = f"no settings in {folder} (the deployment's own folder; {CONFIG_DIR_ENV})"
         report.add(note("settings", "deployment", detail))
     report.variables = sorted(name for name in os.environ if name.startswith(OUR_PREFIXES))
     if report.variables:

@@ -133,6 +133,23 @@ def test_paths_not_configured_are_no_such_route_naming_the_key(
 
 
 @pytest.mark.usefixtures("configured")
+def test_the_variables_a_missing_path_names_make_it_served(
+    other_fincome: OtherFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_other(other_fincome(OtherProfile()), monkeypatch, paths=False)
+    code, report = check("--data-dir", str(tmp_path))
+    fixes = [f["fix"] for f in by_name(report, "paths").values() if f["status"] == "problem"]
+    assert code == 2
+    for fix in fixes:  # `(or DESTINATION__FINCOME__PATHS__CUSTOMERS)`
+        variable = fix.rsplit("(or ", 1)[1].rstrip(")")
+        collection = variable.removeprefix("DESTINATION__FINCOME__PATHS__").lower()
+        monkeypatch.setenv(variable, OtherProfile().paths[collection])
+    code, report = check("--data-dir", str(tmp_path))
+    assert code == 0, [f for f in report["findings"] if f["status"] == "problem"]
+    assert len(fixes) == 2
+
+
+@pytest.mark.usefixtures("configured")
 def test_a_data_dir_bound_to_other_accounts_is_a_problem_until_rebound(
     other_fincome: OtherFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
