@@ -25,12 +25,25 @@ from pipelines.commands import (
     repair,
     shared,
     status,
+    story,
 )
 from pipelines.heap import limit_malloc_arenas
 from pipelines.logs import LogFormat, configure_logging, set_log_format, set_verbose
 from pipelines.settings_files import PROJECT_ROOT, use_settings_files
 
-COMMAND_GROUPS = (extract, push, shared, status, rejects, reconcile, check, repair, emulator, demo)
+COMMAND_GROUPS = (
+    extract,
+    push,
+    shared,
+    status,
+    rejects,
+    reconcile,
+    check,
+    repair,
+    story,
+    emulator,
+    demo,
+)
 
 app = typer.Typer(
     name="billing-sync",

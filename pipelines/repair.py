@@ -34,6 +34,7 @@ from pipelines.progress import Bars, no_bars
 from pipelines.push import PushOptions, PushResult, run_push
 from pipelines.push_failures import PushFailed, explain
 from pipelines.readback import read_back
+from pipelines.rejects import open_reject_keys
 from pipelines.repair_checks import Finding, Judge, RepairLedger, Tally
 from pipelines.shards import ACCOUNT, Scope
 from pipelines.stopping import raise_if_stopped
@@ -89,7 +90,11 @@ def run_repair(
     started = time.monotonic()
     since = since or datetime.now(UTC)
     bars = bars or no_bars()
-    before = run_push(data_dir, None, mapping, PushOptions(dry_run=True, scope=scope), bars=bars)
+    data_dir.ensure()
+    with data_dir.connect() as db:  # rejects open before the repair are not its own
+        open_before = frozenset(open_reject_keys(db))
+    planned = PushOptions(dry_run=True, scope=scope)
+    before = run_push(data_dir, None, mapping, planned, bars=bars, open_before=open_before)
     result = RepairResult(dry_run, {spec.name: Tally() for spec in PUSH_ORDER})
     result.pending = {
         name: plan.writes + plan.embedded for name, plan in before.plan.collections.items()
@@ -107,7 +112,9 @@ def run_repair(
         result.requests = client.stats.snapshot()
     if not dry_run:
         options = PushOptions(scope=scope)
-        result.push = run_push(data_dir, settings, mapping, options, since=since, bars=bars)
+        result.push = run_push(
+            data_dir, settings, mapping, options, since=since, bars=bars, open_before=open_before
+        )
         for name, done in result.push.done.items():
             result.tallies[name].repaired = sum(done.values())
         for name, steps in result.push.steps.items():

@@ -7,8 +7,9 @@ records) Fincome holds that the desired state does not are deleted (`pipelines/r
 Paced like every push; safe to stop or kill: the next repair resumes after the last batch it
 corrected. `--dry-run` reads and reports, and writes nothing to the ledger or Fincome.
 After a lost data dir: `extract`, then `repair` (instead of `sync`, whose creates would meet
-409 and leave what the new bodies no longer hold). Exit 0 done, 3 when the push set records
-aside, 1 failed, 2 configuration (a refused key, a wrong path), 75 locked.
+409 and leave what the new bodies no longer hold). Exit 0 done, 3 when records were set aside
+that were not before the repair (as `push`: `common.rejects_exit_code`), 1 failed,
+2 configuration (a refused key, a wrong path), 75 locked.
 
 `--json` prints one object:
 
@@ -38,15 +39,24 @@ from datetime import UTC, datetime
 import typer
 from rich.console import Console
 
-from pipelines.commands.common import DataDirOption, ExitCode, JsonOption, Outcome
+from pipelines.commands.common import DataDirOption, JsonOption, Outcome, rejects_exit_code
 from pipelines.commands.push import DryRunOption
 from pipelines.commands.session import CommandSession
-from pipelines.commands.show import render_push
+from pipelines.commands.show import summarize_push
 from pipelines.config import load_fincome_settings, load_mapping
 from pipelines.repair import RepairResult, run_repair
 from pipelines.repair_checks import Tally
 
-COLUMNS = ("read", "missing", "differs", "extra", "repaired", "requests", "seconds")
+# (header, width): 22 + 56 = 78 columns, within 80
+COLUMNS = (
+    ("read", 7),
+    ("missing", 8),
+    ("differs", 8),
+    ("extra", 7),
+    ("repaired", 9),
+    ("requests", 9),
+    ("seconds", 8),
+)
 NAME_WIDTH = 22  # credit_note_line_items
 
 
@@ -81,7 +91,7 @@ def repair_outcome(session: CommandSession, dry_run: bool) -> Outcome:
             )
             rejects = result.push.rejects if result.push else []
             outcome = Outcome(
-                exit_code=ExitCode.REJECTS if rejects else ExitCode.OK,
+                exit_code=rejects_exit_code(rejects),
                 payload={"data_dir": str(held.data_dir.root), **result.to_json()},
                 summary=summarize(result),
                 render=lambda console: render(console, result),
@@ -114,13 +124,16 @@ def render(console: Console, result: RepairResult) -> None:
             f"Resumed: {result.resumed:,} records were checked by an earlier repair that "
             "did not finish."
         )
-    console.print(_row("collection", list(COLUMNS)))
+    console.print(_row("collection", [header for header, _ in COLUMNS]))
     for name, tally in result.tallies.items():
         console.print(_row(name, _cells(tally)))
     console.print(_row("total", _cells(result.totals)))
     _render_findings(console, result)
     if result.push is not None:
-        render_push(console, result.push)
+        console.print(f"Then the push: {summarize_push(result.push)}.")
+        if result.push.rejects:
+            count = len(result.push.rejects)
+            console.print(f"{count:,} records are set aside: billing-sync rejects")
     elif result.dry_run:
         console.print("Dry run: nothing was written. `billing-sync repair` corrects the ledger")
         console.print("to what Fincome holds and pushes what is missing or differs.")
@@ -155,5 +168,7 @@ def _cells(tally: Tally) -> list[str]:
 
 
 def _row(name: str, cells: list[str]) -> str:
-    # 22 + 7 x 8 = 78 columns: fits 80
-    return f"{name:<{NAME_WIDTH}}" + "".join(f"{cell:>8}" for cell in cells)
+    widths = (width for _, width in COLUMNS)
+    return f"{name:<{NAME_WIDTH}}" + "".join(
+        f"{cell:>{width}}" for cell, width in zip(cells, widths, strict=True)
+    )
