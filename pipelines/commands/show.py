@@ -12,13 +12,20 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from rich.console import Console
+from rich import box
+from rich.console import Console, JustifyMethod
 from rich.table import Table
 
 from pipelines.plan import OPS, CollectionPlan
 from pipelines.push import PushResult
 
 SHOWN_REJECTS = 20  # ids listed per reason
+
+
+def narrow_table(title: str | None) -> Table:
+    """A table that spends few columns on its frame (a rule under the header, no side
+    borders), for output read at 80 columns; its cells wrap rather than cut."""
+    return Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
 
 
 def id_column(header: str, ids: Iterable[str]) -> dict[str, Any]:
@@ -33,28 +40,32 @@ def summarize_push(result: PushResult) -> str:
     counts = push_counts(result)
     if result.dry_run:
         changes = " ".join(f"{op}={counts[f'would_{op}']}" for op in OPS)
-        return f"dry run, would {changes}; rejects={counts['rejects']}"
+        return f"dry run, would {changes}; rejects={counts['rejects']} new={counts['new_rejects']}"
+    done = ("created", "updated", "deleted", "rejects")
     return (
-        " ".join(f"{key}={counts[key]}" for key in ("created", "updated", "deleted", "rejects"))
-        + f" requests={counts['requests']} in {result.duration_seconds:.1f}s"
+        " ".join(f"{key}={counts[key]}" for key in done)
+        + f" new={counts['new_rejects']} requests={counts['requests']}"
+        + f" in {result.duration_seconds:.1f}s"
     )
 
 
 def push_counts(result: PushResult) -> dict[str, int]:
-    """The numbers of the summary line: writes done (planned, on a dry run), rejects, requests."""
+    """The numbers of the summary line: writes done (planned, on a dry run), rejects (those
+    of them new in this run: what exit 3 is about), requests."""
+    rejects = {
+        "rejects": len(result.rejects),
+        "new_rejects": sum(1 for reject in result.rejects if reject.get("new")),
+    }
     if result.dry_run:
         counts = result.plan.counts()
         planned = {op: sum(c[op] for c in counts.values()) for op in OPS}
         planned["create"] += sum(c["embedded"] for c in counts.values())
-        return {f"would_{op}": n for op, n in planned.items()} | {"rejects": len(result.rejects)}
+        return {f"would_{op}": n for op, n in planned.items()} | rejects
     done = {
         key: sum(ops[key] for ops in result.done.values())
         for key in ("created", "updated", "deleted")
     }
-    return done | {
-        "rejects": len(result.rejects),
-        "requests": int(result.requests.get("attempts", 0)),
-    }
+    return done | rejects | {"requests": int(result.requests.get("attempts", 0))}
 
 
 def render_push(console: Console, result: PushResult) -> None:
@@ -119,17 +130,17 @@ def _render_rejects(console: Console, rejects: list[dict[str, Any]]) -> None:
         return
     new = sum(1 for reject in rejects if reject.get("new"))
     old = len(rejects) - new
-    title = f"Set aside: {len(rejects)} record(s), {new} new"
+    render_rejects(console, rejects, f"Set aside: {len(rejects)} record(s), {new} new")
     if old:
-        title += f" ({old} already set aside before this run: no alert, exit 0 for those)"
-    render_rejects(console, rejects, title)
+        console.print(f"{old:,} already set aside before this run (for those alone: exit 0).")
     console.print("All open rejects: billing-sync rejects")
 
 
 def render_rejects(
     console: Console, rejects: list[dict[str, Any]], title: str, note: Any = None
 ) -> None:
-    """Counts per reason (stage, collection, reason), then each reason's ids, whole.
+    """Counts per reason (stage, collection, reason), then each reason's ids, whole (with
+    one reason, its heading says the count).
 
     `note(reject)` may add a few words after an id (a new reject is marked `new`)."""
     groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
@@ -137,14 +148,18 @@ def render_rejects(
         key = (reject["stage"], reject["collection"], reject["reason"])
         groups.setdefault(key, []).append(reject)
     ordered = sorted(groups.items(), key=lambda item: -len(item[1]))
-    table = Table(title=title)
-    for column in ("count", "stage", "collection", "reason"):
-        table.add_column(column, justify="right" if column == "count" else "left")
+    if len(ordered) > 1:
+        table = narrow_table(title)
+        for column in ("count", "stage", "collection", "reason"):
+            justify: JustifyMethod = "right" if column == "count" else "left"
+            table.add_column(column, justify=justify, overflow="fold")
+        for (stage, collection, reason), members in ordered:
+            table.add_row(f"{len(members):,}", stage, collection, reason)
+        console.print(table)
+    else:
+        console.print(title)
     for (stage, collection, reason), members in ordered:
-        table.add_row(f"{len(members):,}", stage, collection, reason)
-    console.print(table)
-    for (stage, collection, reason), members in ordered:
-        console.print(f"{stage} {collection}: {reason}")
+        console.print(f"{len(members):,} x {stage} {collection}: {reason}")
         for reject in members[:SHOWN_REJECTS]:
             words = [note(reject)] if note else []
             words += ["new"] if reject.get("new") else []

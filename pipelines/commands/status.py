@@ -51,19 +51,19 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from pipelines.commands.common import DataDirOption, ExitCode, JsonOption, Outcome
 from pipelines.commands.session import CommandSession
-from pipelines.commands.show import id_column, render_running
+from pipelines.commands.show import id_column, narrow_table, render_running
 from pipelines.datadir import RunLockHeld
 from pipelines.frozen import frozen_note
 from pipelines.status import gather_status, running_status
 
-RUN_COLUMNS = ("started", "command", "outcome", "seconds", "created", "updated", "deleted",
-               "rejected", "requests M/F")  # fmt: skip
-ENTITY_COLUMNS = ("collection", "desired", "in Fincome", "to create", "to update", "to delete",
-                  "stale", "frozen")  # fmt: skip
+# narrow enough for 80 columns: writes as created/updated/deleted in one cell
+RUN_COLUMNS = ("started (UTC)", "command", "outcome", "seconds", "created/ updated/ deleted",
+               "set aside", "requests M/F")  # fmt: skip
+ENTITY_COLUMNS = ("collection", "desired", "in Fincome", "create", "update", "delete", "stale",
+                  "frozen")  # fmt: skip
 SHOWN_FROZEN = 20
 
 
@@ -120,22 +120,25 @@ def render_status(console: Console, report: dict[str, Any]) -> None:
         )
     elif scope["kind"] == "shared":
         console.print("Shared: the customers, products and prices of every shard.")
-    runs = Table(title="Last runs")
+    runs = narrow_table("Last runs")
     for column in RUN_COLUMNS:
-        runs.add_column(column)
+        runs.add_column(column, overflow="fold", no_wrap=column == RUN_COLUMNS[0])
     for run in report["runs"]:
+        writes = "/".join(f"{run[key]:,}" for key in ("created", "updated", "deleted"))
         runs.add_row(
-            run["started_at"][:19].replace("T", " "),
+            run["started_at"][:16].replace("T", " "),
             run["command"],
             run["outcome"],
             "" if run["duration_seconds"] is None else f"{run['duration_seconds']:.1f}",
-            *(f"{run[key]:,}" for key in ("created", "updated", "deleted", "rejected")),
+            writes,
+            f"{run['rejected']:,}",
             f"{run['requests']['metronome']:,}/{run['requests']['fincome']:,}",
         )
     console.print(runs)
-    entities = Table(title="Fincome entities")
-    for column in ENTITY_COLUMNS:
-        entities.add_column(column, justify="left" if column == "collection" else "right")
+    entities = narrow_table("Fincome entities (create, update, delete: pending)")
+    entities.add_column(**id_column(ENTITY_COLUMNS[0], report["entities"]))
+    for column in ENTITY_COLUMNS[1:]:
+        entities.add_column(column, justify="right", overflow="fold")
     for name, row in report["entities"].items():
         counts = (row["desired"], row["pushed"], *row["pending"].values(), row["stale"],
                   row["frozen"])  # fmt: skip
@@ -155,9 +158,9 @@ def render_status(console: Console, report: dict[str, Any]) -> None:
     rejects = report["rejects"]
     console.print(f"Open rejects: {rejects['open']:,}")
     if rejects["by_reason"]:
-        table = Table()
+        table = narrow_table(None)
         for column in ("count", "stage", "collection", "reason"):
-            table.add_column(column)
+            table.add_column(column, overflow="fold")
         for group in rejects["by_reason"]:
             table.add_row(
                 f"{group['count']:,}", group["stage"], group["collection"], group["reason"]
@@ -173,7 +176,7 @@ def render_status(console: Console, report: dict[str, Any]) -> None:
 def _render_frozen(console: Console, frozen: list[dict[str, Any]]) -> None:
     if not frozen:
         return
-    table = Table(title=f"Set aside but held by Fincome: {len(frozen)} record(s)")
+    table = narrow_table(f"Set aside but held by Fincome: {len(frozen)} record(s)")
     table.add_column("collection")
     table.add_column(**id_column("record id", (r["record_id"] for r in frozen[:SHOWN_FROZEN])))
     table.add_column("in Fincome")
