@@ -263,15 +263,22 @@ def _print_differences(console: Console, result: Reconciliation) -> None:
 
 
 def _print_not_mappable(console: Console, result: Reconciliation) -> None:
-    console.print(f"Not mappable: {len(result.not_mappable)} invoice(s)", style="bold")
+    """Grouped by reason, then customer: each reason said once, each id on a line of its own."""
+    console.print(
+        f"Not mappable: {len(result.not_mappable)} invoice(s), left out of every total",
+        style="bold",
+    )
+    grouped: dict[str, dict[str, list[str]]] = {}
     for item in result.not_mappable[:SHOWN_ROWS]:
         customer = customer_text(item.customer_id, result.customer_names)
-        for line in (
-            f"invoice {item.invoice_id} ({item.month or 'no month'})",
-            f"  customer: {customer}",
-            f"  why: {item.reason}",
-        ):
-            console.print(line, markup=False, highlight=False, soft_wrap=True)
+        invoices = grouped.setdefault(item.reason, {}).setdefault(customer, [])
+        invoices.append(f"{item.invoice_id} ({item.month or 'no month'})")
+    for reason, customers in grouped.items():
+        console.print(f"why: {reason}", markup=False, highlight=False)
+        for customer, invoices in customers.items():
+            console.print(f"  customer {customer}:", markup=False, highlight=False)
+            for invoice in invoices:
+                console.print(f"    {invoice}", markup=False, highlight=False, soft_wrap=True)
 
 
 def _require_staging(data_dir: DataDir) -> None:

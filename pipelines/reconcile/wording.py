@@ -120,7 +120,8 @@ def summary_sentences(result: Reconciliation) -> list[str]:
             f"{'it is' if count == 1 else 'they are'} left out of every total and listed at the "
             "end."
         )
-    return sentences + not_checked(result, with_invoices=False)
+    # how each kind of document was read is listed apart (`used`): here only what was not done
+    return sentences + not_checked(result, with_invoices=False, with_reads=False)
 
 
 def headline(result: Reconciliation) -> str:
@@ -159,19 +160,26 @@ def headline(result: Reconciliation) -> str:
     return f"What was compared agrees ({compared}{held}), but not everything: {'; '.join(gaps)}."
 
 
-def not_checked(result: Reconciliation, *, with_invoices: bool = True) -> list[str]:
+def not_checked(
+    result: Reconciliation, *, with_invoices: bool = True, with_reads: bool = True
+) -> list[str]:
     """What reconcile could not check, one sentence each."""
     sentences = [
         read.describe(result.read_paths.get(kind, "")) + "."
         for kind, read in result.reads.items()
-        if read.how != "view"
+        if read.how != "view" and with_reads
     ]
     choice = result.choice
     if choice is not None and not choice.metrics:
-        offered = ", ".join(choice.metrics_offered) or "none"
+        offered = ", ".join(choice.metrics_offered)
         sentences.append(
-            f"Fincome's own totals were not cross-checked: none of its metrics ({offered}) is "
-            "known to mean invoiced or revenue per month and currency."
+            "Fincome's own totals were not cross-checked: "
+            + (
+                f"none of its metrics ({offered}) is known to mean invoiced or revenue per "
+                "month and currency."
+                if offered
+                else "it lists no metrics."
+            )
         )
     sentences += [f"{problem}." for problem in result.problems]
     if with_invoices and result.not_mappable:
