@@ -42,9 +42,15 @@ _lock = threading.Lock()
 
 
 def attempted(method: str, url: str, status: str, seconds: float) -> None:
-    """Log one attempt and tell the listeners."""
+    """Log one attempt and tell the listeners (nothing to do, nothing parsed: the common
+    case of a run without `-v` and without a snapshot costs a check)."""
+    with _lock:
+        listeners = tuple(_listeners)
+    logged = log.isEnabledFor(logging.DEBUG)
+    if not (listeners or logged):
+        return
     line = RequestLine(method.upper(), _path_of(url), status, round(seconds * 1000))
-    if log.isEnabledFor(logging.DEBUG):
+    if logged:
         log.debug(
             "%s %s -> %s in %d ms",
             line.method,
@@ -54,8 +60,6 @@ def attempted(method: str, url: str, status: str, seconds: float) -> None:
             extra={FIELDS_ATTRIBUTE: {"method": line.method, "path": line.path,
                                       "http_status": line.status, "ms": line.milliseconds}},
         )  # fmt: skip
-    with _lock:
-        listeners = tuple(_listeners)
     for listener in listeners:
         listener(line)
 

@@ -8,7 +8,7 @@ each reason, one per line (`render_rejects`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -137,7 +137,10 @@ def _render_rejects(console: Console, rejects: list[dict[str, Any]]) -> None:
 
 
 def render_rejects(
-    console: Console, rejects: list[dict[str, Any]], title: str, note: Any = None
+    console: Console,
+    rejects: list[dict[str, Any]],
+    title: str,
+    note: Callable[[dict[str, Any]], str] | None = None,
 ) -> None:
     """Counts per reason (stage, collection, reason), then each reason's ids, whole (with
     one reason, its heading says the count).
@@ -177,12 +180,14 @@ def render_running(console: Console, running: dict[str, Any]) -> None:
             "started). Ask again in a moment."
         )
         return
+    started = running["started_at"][:19].replace("T", " ")  # UTC
+    as_of = running["updated_at"][11:19]
     console.print(
-        f"{running['command']} running since {running['started_at']}, pid {running['pid']}: "
-        f"{running['phase']} (as of {running['updated_at']})"
+        f"{running['command']} running since {started} UTC, pid {running['pid']}: "
+        f"{running['phase']} (as of {as_of})"
     )
     if running["counters"]:
-        table = Table()
+        table = narrow_table(None)
         for column in ("work", "done", "of"):
             table.add_column(column, justify="left" if column == "work" else "right")
         for counter in running["counters"]:
@@ -194,6 +199,6 @@ def render_running(console: Console, running: dict[str, Any]) -> None:
         f"Requests so far: {requests['attempts']:,}" + (f" ({statuses})" if statuses else "")
     )
     console.print(
-        f"Records set aside so far in this run: {running['rejects']:,} (the full list once it "
-        "ends: billing-sync rejects)"
+        f"Set aside so far in this run: {running['rejects']:,} (listed once it ends: "
+        "billing-sync rejects)"
     )
