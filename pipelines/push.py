@@ -20,8 +20,8 @@ yet, and leaves updates and deletes of shared products and prices to a run witho
 `--customer` (updating them here would change other customers' documents).
 
 A run's rejects (`PushResult.rejects`) are the open ones it saw; each says whether it is
-`new`: not open when the run began (first seen now, or reopened). Only new ones make a
-command exit 3 (`commands.common.rejects_exit_code`).
+`new`: not already reported when the run began (`rejects.reported_rejects`). Only new ones
+make a command exit 3 (`commands.common.rejects_exit_code`).
 
 In a shard (`PushOptions.scope`), step 1 maps only the shard's customers and leaves the
 customers, products and prices tables empty; `run_shared_push` writes those three from the
@@ -133,8 +133,9 @@ def run_push(
     """Transform, plan and (unless a dry run) push; `settings` may be None for a dry run.
 
     `since` is when the command began: rejects opened since then are this run's, and those
-    not in `open_before` (the open rejects when it began; by default, when the push began)
-    are new. A shard (`options.scope`) leaves the customers, products and prices to
+    not in `open_before` (the open rejects already reported when it began,
+    `rejects.reported_rejects`; by default every one open when the push began) are new.
+    A shard (`options.scope`) leaves the customers, products and prices to
     `run_shared_push`.
     """
     bars = bars or no_bars()

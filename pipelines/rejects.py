@@ -6,9 +6,11 @@ The transform's rejects (`TransformReject`) become the ledger's `Reject`s in one
 A run's rejects are the open ones it saw (opened or re-opened since it began). A stage that
 looks at every record each run (the transform) resolves its earlier rejects that it no
 longer produces: their cause was fixed, by new data or by configuration. Of a run's
-rejects, the `new` ones were not open when it began (first seen now, or reopened): the
-commands exit 3 for those alone, so a scheduler alerts once per set-aside record, not on
-every run for the same old ones.
+rejects, the `new` ones are those no one was told of yet (`reported_rejects`): not open
+when it began (first seen now, or reopened), or opened by runs that failed or stopped since
+the last push that finished (exit 0 or 3) listed its rejects. The commands exit 3 for new
+ones alone, so a scheduler alerts once per set-aside record, not on every run for the same
+old ones, and not never for those a failed run set aside.
 
 The transform produces every open transform reject again each run (a customer it does not
 map again keeps its rejects): `store_transform_rejects` writes only those that are new or
@@ -30,6 +32,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
+import orjson
 
 from destinations.fincome import LedgerStore, Reject
 from pipelines.ownership import desired_records, fincome_keys, ledger_records, owned_by
@@ -37,6 +40,8 @@ from pipelines.transform.rejects import TransformReject
 
 STAGE_ORDER = "CASE stage WHEN 'extract' THEN 0 WHEN 'transform' THEN 1 ELSE 2 END"
 RETRY_BEFORE_TABLE = "retry_ledger_before"
+# the commands whose recorded summary lists the run's rejects with their stage
+PUSHING_COMMANDS = ("sync", "push", "backfill", "push-shared")
 DESIRED_SCHEMA = "fincome"
 
 
@@ -51,7 +56,8 @@ def open_rejects_since(
     db: duckdb.DuckDBPyConnection, since: datetime, open_before: Collection[RejectKey]
 ) -> list[dict[str, Any]]:
     """Open rejects seen since `since`, oldest stage first: what a run must report, each
-    `new` unless it was already open when the run began (`open_before`)."""
+    `new` unless it is in `open_before` (open when the run began and already reported:
+    `reported_rejects`)."""
     if not _exists(db):
         return []
     rows = db.execute(
@@ -70,6 +76,25 @@ def open_rejects_since(
         }
         for stage, collection, record_id, reason in rows
     ]
+
+
+def reported_rejects(db: duckdb.DuckDBPyConnection) -> frozenset[RejectKey]:
+    """The open rejects the last finished push (exit 0 or 3, `PUSHING_COMMANDS`) listed:
+    someone was told of them, so a run that sees them again reports them as old."""
+    if not _exists(db, "runs"):
+        return frozenset()
+    row = db.execute(
+        "SELECT summary FROM fincome_sync.runs WHERE outcome IN ('ok', 'rejects') "
+        "AND command IN (SELECT unnest(?::VARCHAR[])) ORDER BY started_at DESC LIMIT 1",
+        [list(PUSHING_COMMANDS)],
+    ).fetchone()
+    listed = orjson.loads(row[0]).get("rejects") if row and row[0] else None
+    keys = {
+        RejectKey(r["stage"], r["collection"], r["record_id"])
+        for r in listed or []
+        if isinstance(r, dict) and {"stage", "collection", "record_id"} <= r.keys()
+    }
+    return frozenset(keys.intersection(open_reject_keys(db)))
 
 
 def open_reject_keys(db: duckdb.DuckDBPyConnection) -> tuple[RejectKey, ...]:
@@ -254,9 +279,10 @@ def _outcome(key: RejectKey, written: tuple[int, int, int], reason: str | None) 
     return shown
 
 
-def _exists(db: duckdb.DuckDBPyConnection) -> bool:
+def _exists(db: duckdb.DuckDBPyConnection, table: str = "rejects") -> bool:
     found = db.execute(
         "SELECT count(*) FROM information_schema.tables "
-        "WHERE table_schema = 'fincome_sync' AND table_name = 'rejects'"
+        "WHERE table_schema = 'fincome_sync' AND table_name = ?",
+        [table],
     ).fetchall()
     return bool(found[0][0])

@@ -17,8 +17,9 @@ and exit with its code (`common.run_command`).
 Each step is taken only by the commands that need it: `status` locks and claims nothing,
 `demo` records no run. Progress bars are drawn only without `--json` (and at a terminal);
 a recorded run also keeps its progress snapshot (`running.py`) in the data dir, for
-`status` and `rejects` to show while it holds the lock, and notes which rejects were open
-when it began (`Run.open_before`: a run's new rejects are the others).
+`status` and `rejects` to show while it holds the lock, and notes which open rejects were
+already reported when it began (`Run.open_before`, `rejects.reported_rejects`: a run's new
+rejects are the others).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from typing import Any
 from pipelines.commands.common import ExitCode, Outcome, classify, run_command
 from pipelines.datadir import DataDir, resolve_data_dir, run_lock
 from pipelines.progress import Bars, progress_bars
-from pipelines.rejects import RejectKey, open_reject_keys
+from pipelines.rejects import RejectKey, reported_rejects
 from pipelines.running import run_snapshot
 from pipelines.runs import RunLog
 from pipelines.shards import Scope, claim_scope
@@ -91,8 +92,8 @@ class Held:
 
 @dataclass(frozen=True)
 class Run:
-    """A recorded run: its progress bars, the rejects open when it began, and `done` to
-    record how it ended."""
+    """A recorded run: its progress bars, the open rejects already reported when it began,
+    and `done` to record how it ended."""
 
     record: RunRecord
     bars: Bars
@@ -119,10 +120,10 @@ def _recorded_run(
     data_dir: DataDir, command: str, options: dict[str, Any]
 ) -> Iterator[tuple[RunRecord, frozenset[RejectKey]]]:
     """Record the run in `fincome_sync.runs` (for `status`); `options` must hold no secret.
-    Also yields the rejects open as it begins."""
+    Also yields the open rejects already reported as it begins."""
     with data_dir.connect() as connection:
+        open_before = reported_rejects(connection)
         run_id = RunLog(connection).start(command, options)
-        open_before = frozenset(open_reject_keys(connection))
     record = RunRecord()
     try:
         yield record, open_before

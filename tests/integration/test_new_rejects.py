@@ -54,3 +54,23 @@ def test_a_reopened_reject_is_new_again(
     assert again.exit_code == 3
     assert again.report["rejects"]
     assert all(r["new"] for r in again.report["rejects"])
+
+
+def test_rejects_of_a_run_that_failed_are_still_new_to_the_next_run_that_finishes(
+    metronome_api: MetronomeEmulator,
+    fincome_api: FincomeEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    # the key is revoked in the middle of the push: the transform has set records aside,
+    # but the run exits 2 and nobody was told about them
+    _, fincome = point_cli_at(monkeypatch, metronome_api, fincome_api)
+    fincome.set_faults(rules=[{"kind": "error", "status": 401, "skip": 8, "times": 1_000_000}])
+    assert sync_in_process(tmp_path).exit_code == 2
+    fincome.set_faults()
+
+    finished = sync_in_process(tmp_path)
+
+    assert finished.exit_code == 3
+    assert all(r["new"] for r in finished.report["rejects"])
+    assert sync_in_process(tmp_path).exit_code == 0  # reported once: old from now on
