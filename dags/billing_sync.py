@@ -21,9 +21,10 @@ Retries: every task retries 3 times (after 2 minutes, then doubling): a failed r
 and a busy data dir (exit 75: another run, e.g. a manual backfill, holds its lock) are worth
 retrying, and so is a run stopped by a signal (exit 143 / 130). A configuration error
 (exit 2) fails at once. Exit 3 of push and push_shared means records newly set aside: the
-run set aside records that were not set aside when it began (first seen, or reopened; its
-JSON lists them with `"new": true`); the task then fails without retries, after its push
-is done, so the DAG's failure alert reaches a person once for them: the next run, which
+run set aside records no finished run had reported yet (first seen, reopened, or set
+aside by a failed run; its JSON lists them with `"new": true`); the task then fails
+without retries, after its push is done, so the DAG's failure alert reaches a person once
+for them: the next run, which
 sees the same rejects as old ones, exits 0 and its tasks succeed (`billing-sync rejects`
 lists every open one). That run's reconcile waits for the next run. Any other exit 3 of
 extract or push (nothing new in its JSON) lets the run go on and is logged as a warning.
@@ -198,7 +199,7 @@ def judge(code: int, payload: Mapping[str, Any], *, differences_fail: bool) -> N
 
 
 def newly_set_aside(payload: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    """The rejects a run's JSON marks as new (not set aside when it began)."""
+    """The rejects a run's JSON marks as new (not reported by a finished run yet)."""
     rejects = payload.get("rejects") or []
     return [r for r in rejects if isinstance(r, Mapping) and r.get("new") is True]
 

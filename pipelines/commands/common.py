@@ -76,9 +76,10 @@ ShardOption = Annotated[
 
 
 def rejects_exit_code(rejects: list[dict[str, Any]]) -> ExitCode:
-    """Exit 3 when the run set records aside that were not set aside when it began (first
-    seen now, or reopened: `new`), else 0: a scheduler then alerts once per record, while
-    the old ones stay listed in the output (and in `billing-sync rejects`)."""
+    """Exit 3 when the run set records aside that no finished run had reported yet (`new`:
+    first seen now, reopened, or set aside by a run that failed or stopped), else 0: a
+    scheduler then alerts once per record, while the old ones stay listed in the output
+    (and in `billing-sync rejects`)."""
     return ExitCode.REJECTS if any(reject.get("new", True) for reject in rejects) else ExitCode.OK
 
 

@@ -17,7 +17,7 @@
                                      # (answered); on a dry run built the same way, unsent
      "rejects": [{"stage": "transform" | "push", "collection": "invoices",
                   "record_id": "...", "reason": "...",
-                  "new": true}],    # not open when the run began (first seen, or reopened)
+                  "new": true}],    # not reported yet by a finished push (rejects.py)
      "requests": {"attempts": 12, "retries": 0, "throttled": 0, "by_status": {"201": 12}},
      "duration_seconds": 1.2}
 
@@ -29,10 +29,11 @@ what deletes take away (an invoice or credit note is worth the lines it holds).
 "duration_seconds"}`; `backfill --json` the same with `"command": "backfill"` (its
 `extract.options.backfill` holds the window).
 
-Exit codes: 3 only when the run set records aside that were not set aside when it began
-(`"new": true`: first seen now, or reopened); rejects already open before it are listed
-(`"new": false`) but leave it at 0, so a scheduler alerts once per set-aside record
-(`common.rejects_exit_code`). `billing-sync rejects` lists every open one.
+Exit codes: 3 only when the run set records aside that no finished run had reported yet
+(`"new": true`: first seen now, reopened, or set aside by a run that failed or stopped);
+rejects the last finished push listed are listed again (`"new": false`) but leave it at 0,
+so a scheduler alerts once per set-aside record (`common.rejects_exit_code`).
+`billing-sync rejects` lists every open one.
 
 `sync --customer ID` (repeatable) scopes the whole run: the extract reads those customers,
 and the push sends only their records (the customer, its subscriptions, invoices, credit

@@ -81,7 +81,7 @@ HEAD = {"command": str, "status": str, "exit_code": int}
 SCOPE = {"kind": str, "index": (int, None), "count": (int, None)}
 REQUESTS = {"attempts": int, "retries": int, "throttled": int, "by_status": MapOf(int)}
 REJECT = {"stage": str, "collection": str, "record_id": str, "reason": str}
-RUN_REJECT = {**REJECT, "new": bool}  # a run's: new unless open when it began
+RUN_REJECT = {**REJECT, "new": bool}  # a run's: new unless a finished run reported it
 RUNNING = {"pid": (int, None), "command": (str, None), "started_at": (str, None),
            "updated_at": (str, None), "phase": (str, None),
            "counters": [{"name": str, "done": int, "total": int}],
