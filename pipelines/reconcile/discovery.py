@@ -32,7 +32,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from destinations.fincome import FincomeClient, NotFound
+from destinations.fincome import FincomeClient, NotFound, RequestRejected
 from pipelines.reconcile.documents import DocumentKind
 
 Role = Literal["id", "amount", "currency", "date", "status", "customer", "kind"]
@@ -183,9 +183,14 @@ def discover(client: FincomeClient) -> Choice:
     metrics: list[dict[str, Any]] = []
     try:
         views = [v for v in client.views.list() if isinstance(v, dict)]
-        described = {str(v["slug"]): client.views.describe(str(v["slug"])) for v in views}
     except NotFound:
         problems.append(f"GET {client.paths.root('views')} is not served: no views")
+    for listed in views:
+        slug = str(listed.get("slug"))
+        try:
+            described[slug] = client.views.describe(slug)
+        except RequestRejected as exc:  # one view that will not describe itself is left out
+            problems.append(f"view `{slug}` could not be described ({exc})")
     try:
         metrics = [family for family in client.metrics.list() if isinstance(family, dict)]
     except NotFound:

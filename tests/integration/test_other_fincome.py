@@ -20,7 +20,6 @@ from pipelines.cli import app
 from tests.fixtures.metronome import MetronomeEmulator
 from tests.fixtures.other_fincome import OtherFincome, OtherProfile
 
-pytest_plugins = ["tests.fixtures.other_fincome"]
 runner = CliRunner()
 Start = Callable[..., OtherFincome]
 INVOICE = (

@@ -30,7 +30,6 @@ from sources.metronome import MetronomeSettings
 from tests.fixtures.metronome import MetronomeEmulator
 from tests.fixtures.other_fincome import OtherFincome, OtherProfile
 
-pytest_plugins = ["tests.fixtures.other_fincome"]
 runner = CliRunner()
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 
-from pipelines.reconcile.discovery import choose_sources, document_view, metric_for
+from destinations.fincome import FincomeClient, FincomeSettings
+from pipelines.reconcile.discovery import choose_sources, discover, document_view, metric_for
 
 S, N, D = "string", "number", "datetime"
 
@@ -156,3 +158,35 @@ def test_views_are_chosen_per_kind_of_document(
     if invoices is None:
         assert "no view fits" in described_lines[0]
     assert "revenue metric: none known (metrics offered: invoiced)" in described_lines[3]
+
+
+def test_discovery_survives_a_view_that_will_not_describe_itself_and_no_metrics() -> None:
+    seen: list[str] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)
+        answers: dict[str, Any] = {
+            "/views": [{"slug": "broken", "columns": []}, {**BILLING_DOCUMENTS, "columns": []}],
+            "/views/billing_documents": BILLING_DOCUMENTS,
+        }
+        if request.url.path in answers:
+            return httpx.Response(200, json=answers[request.url.path])
+        return httpx.Response(404, json={"detail": "Not Found"})
+
+    client = FincomeClient(
+        FincomeSettings(api_key="k", base_url="https://fincome.test", max_attempts=1),
+        transport=httpx.MockTransport(handle),
+    )
+    choice = discover(client)
+
+    assert {kind: v.slug if v else None for kind, v in choice.views.items()} == {
+        "invoice": "billing_documents",
+        "credit_note": "billing_documents",
+    }
+    assert choice.metrics == {}
+    assert choice.problems == (
+        "view `broken` could not be described (GET /views/broken answered 404: "
+        '{"detail":"Not Found"})',
+        "GET /metrics is not served: no metrics",
+    )
+    assert seen == ["/views", "/views/broken", "/views/billing_documents", "/metrics"]

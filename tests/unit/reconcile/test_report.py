@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 from html import escape
 
@@ -11,7 +12,7 @@ import pytest
 from pipelines.reconcile.chart import _ticks
 from pipelines.reconcile.report import render_report
 from pipelines.reconcile.wording import explain
-from tests.unit.reconcile.sample import sample_reconciliation
+from tests.unit.reconcile.sample import NOT_MAPPABLE, sample_reconciliation
 
 CHECKED = datetime(2026, 6, 15, 8, 0, tzinfo=UTC)
 FETCHES = re.compile(r"<script|<link|<img|<iframe|\bsrc=|\bhref=|@import|url\(", re.IGNORECASE)
@@ -71,3 +72,15 @@ def test_the_axis_starts_at_or_below_zero_in_round_steps(
     low: float, high: float, ticks: list[float]
 ) -> None:
     assert _ticks(low, high) == pytest.approx(ticks)
+
+
+def test_invoices_left_out_are_no_green_verdict_and_the_next_step_is_named() -> None:
+    result = replace(sample_reconciliation(tampered=False), not_mappable=NOT_MAPPABLE)
+    page = render_report(result, generated_at=CHECKED, source="data dir /d")
+
+    assert "Everything matches" not in page
+    assert '<div class="verdict incomplete">' in page
+    assert "What was compared matches, but not everything was compared" in page
+    assert "1 invoice left out of every total" in page
+    assert "<h2>Next steps</h2>" in page
+    assert "`billing-sync rejects` for 1 invoice left out" in page
