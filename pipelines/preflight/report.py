@@ -39,7 +39,7 @@ from pipelines.preflight.apis import (
     view_slugs,
 )
 from pipelines.preflight.binding import REBIND, Judgement
-from pipelines.preflight.findings import Finding, Status, note, ok, problem
+from pipelines.preflight.findings import Finding, Status, note, ok, problem, problems
 from pipelines.preflight.reader import Reached, Unreached
 from pipelines.reconcile.discovery import choose_sources
 from pipelines.settings_files import CONFIG_DIR_ENV, settings_files
@@ -50,6 +50,7 @@ SECRETS = {
     "metronome": env_key("sources.metronome.api_token"),
     "fincome": env_key("destination.fincome.api_key"),
 }
+API_AREAS = frozenset({"settings", "metronome", "fincome"})  # a rebind needs them all right
 OUR_PREFIXES = ("SOURCES__", "DESTINATION__", "MAPPING__", "DATA_DIR__", "BILLING_SYNC_")
 
 
@@ -176,6 +177,10 @@ def _data_dir(
         report.add(problem("data dir", "writable", why, "--data-dir"))
         return
     report.add(ok("data dir", "writable", str(data_dir.root)))
+    if rebind and (unfit := [f for f in problems(report.findings) if f.area in API_AREAS]):
+        detail = f"not rebound: {len(unfit)} problem(s) with the accounts themselves first"
+        report.add(problem("data dir", "accounts", detail, unfit[0].fix or "see above"))
+        return
     report.add(*_bound(data_dir, metronome, fincome, rebind=rebind))
 
 

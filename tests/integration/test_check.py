@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from pipelines.cli import app
 from tests.fixtures.fincome import FincomeEmulator
 from tests.fixtures.metronome import MetronomeEmulator
+from tests.fixtures.other_fincome import KEY as OTHER_KEY
 from tests.fixtures.other_fincome import OtherFincome, OtherProfile
 
 runner = CliRunner()
@@ -164,6 +165,9 @@ def test_a_data_dir_bound_to_other_accounts_is_a_problem_until_rebound(
     assert "another account" in bound["detail"]
     assert "billing-sync check --rebind" in bound["fix"]
 
+    monkeypatch.setenv("DESTINATION__FINCOME__API_KEY", "not-the-key")
+    assert check("--rebind", "--data-dir", str(tmp_path))[0] == 2  # not to a refused key
+    monkeypatch.setenv("DESTINATION__FINCOME__API_KEY", OTHER_KEY)
     assert check("--rebind", "--data-dir", str(tmp_path))[0] == 0
     assert check("--data-dir", str(tmp_path))[0] == 0
 
