@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import duckdb
 
@@ -49,7 +50,8 @@ class Configured:
 
     def read(self, witness: tuple[str, str]) -> bool | None:
         collection, record_id = witness
-        answer = self.reader.get(f"{self.path_of[collection]}/{record_id}")
+        # quoted as the clients quote an id: `inv_1:L0.S1` stays, a `/` stays in its segment
+        answer = self.reader.get(f"{self.path_of[collection]}/{quote(record_id, safe=':@')}")
         if isinstance(answer, Reached) and answer.status in (200, 404):
             return answer.status == 200
         return None

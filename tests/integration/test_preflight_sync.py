@@ -120,3 +120,20 @@ def test_the_same_fincome_at_another_address_is_recognised_by_what_it_holds(
     assert code in (0, 3)
     after = json.loads((tmp_path / "accounts.json").read_text())["fincome"]
     assert (before["base_url"], after["base_url"]) == (fincome_api.url, moved)
+
+
+@pytest.mark.usefixtures("configured")
+def test_a_rotated_key_for_the_same_account_is_recognised_not_refused(tmp_path: Path) -> None:
+    assert cli("sync", "--data-dir", str(tmp_path))[0] == 3
+    accounts = tmp_path / "accounts.json"
+    bound = json.loads(accounts.read_text())
+    rotated = {**bound, "fincome": {**bound["fincome"], "fingerprint": "0" * 16}}
+    accounts.write_text(json.dumps(rotated))  # as if the data dir were bound with another key
+
+    code, _ = cli("sync", "--data-dir", str(tmp_path))
+
+    assert code in (0, 3)
+    assert (
+        json.loads(accounts.read_text())["fincome"]["fingerprint"]
+        == bound["fincome"]["fingerprint"]
+    )
