@@ -2,7 +2,8 @@
 
 Settings (the files read, each secret present, every value usable), then each API, then
 Fincome's paths, views and metrics, then the data dir (writable, bound to these accounts).
-A part that cannot be checked because an earlier one failed says so instead of guessing.
+A part that cannot be checked because an earlier one failed (no usable Fincome settings, a
+refused key) is left out rather than guessed at: its cause is the problem shown.
 Read-only: the data dir's DuckDB file is opened read-only, and only when it exists; nothing
 is written but `accounts.json` under `--rebind` (under the run lock).
 """
@@ -13,6 +14,7 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 import duckdb
@@ -68,7 +70,8 @@ class CheckReport:
         self.findings.extend(findings)
 
 
-def run_check(data_dir_option: Any, *, rebind: bool = False) -> CheckReport:
+def run_check(data_dir_option: Path | None, *, rebind: bool = False) -> CheckReport:
+    """Every finding, in order; `rebind` records the accounts when they answered rightly."""
     report = CheckReport()
     _settings_files(report)
     metronome = _loaded(report, "metronome", load_metronome_settings)
@@ -83,11 +86,12 @@ def run_check(data_dir_option: Any, *, rebind: bool = False) -> CheckReport:
 
 
 def _settings_files(report: CheckReport) -> None:
-    for found in settings_files():
+    files = settings_files()
+    for found in files:
         report.files.append({"role": found.role, "path": str(found.path), "read": found.read})
         if found.read:
             report.add(ok("settings", found.path.name, f"{found.path} ({found.role})"))
-    deployment = [f for f in settings_files() if f.role == "deployment"]
+    deployment = [f for f in files if f.role == "deployment"]
     if not any(found.read for found in deployment):
         folder = deployment[0].path.parent
         detail = f"no settings in {folder} (the deployment's own folder; {CONFIG_DIR_ENV})"
@@ -161,7 +165,7 @@ def _slugs(survey: FincomeSurvey, path: str, slugs: Callable[[object], list[str]
 
 def _data_dir(
     report: CheckReport,
-    option: Any,
+    option: Path | None,
     metronome: MetronomeSettings | None,
     fincome: FincomeSettings | None,
     *,
