@@ -80,6 +80,7 @@ class Story:
     rejects: list[dict[str, Any]] = field(default_factory=list)
     read: str = ""  # the one read sent to Fincome, `GET <path>`
     requests: int = 0
+    mapped: bool = True  # the desired state exists (a data dir only extracted has none yet)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -92,6 +93,7 @@ class Story:
             "rejects": self.rejects,
             "fincome_read": self.read,
             "requests": self.requests,
+            "mapped": self.mapped,
         }
 
 
@@ -104,6 +106,7 @@ def story(
         found = _invoice(tables, _document_id(tables, record_id))
     else:
         found = _customer(tables, record_id)
+    found.mapped = bool(tables.present[DESIRED_SCHEMA])
     _read_fincome(client, found)
     known = found.metronome or found.skipped or found.rejects
     if not (known or any(r.desired or r.pushed_at or r.held for r in found.records)):

@@ -42,7 +42,6 @@ from rich.console import Console
 from pipelines.commands.common import DataDirOption, JsonOption, Outcome, rejects_exit_code
 from pipelines.commands.push import DryRunOption
 from pipelines.commands.session import CommandSession
-from pipelines.commands.show import summarize_push
 from pipelines.config import load_fincome_settings, load_mapping
 from pipelines.repair import RepairResult, run_repair
 from pipelines.repair_checks import Tally
@@ -130,7 +129,12 @@ def render(console: Console, result: RepairResult) -> None:
     console.print(_row("total", _cells(result.totals)))
     _render_findings(console, result)
     if result.push is not None:
-        console.print(f"Then the push: {summarize_push(result.push)}.")
+        done = {
+            word: sum(d[word] for d in result.push.done.values())
+            for word in ("created", "updated", "deleted")
+        }
+        writes = ", ".join(f"{count:,} {word}" for word, count in done.items())
+        console.print(f"Then the push: {writes} in {result.push.duration_seconds:.1f} s.")
         if result.push.rejects:
             count = len(result.push.rejects)
             console.print(f"{count:,} records are set aside: billing-sync rejects")

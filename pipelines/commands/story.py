@@ -25,7 +25,8 @@ missing), 1 when Fincome cannot be read, 75 while another run holds the data dir
      "skipped": [{"collection", "record_id", "reason"}],
      "rejects": [{"stage", "collection", "record_id", "reason", "first_seen", "last_seen",
                   "attempts"}],
-     "fincome_read": "GET /invoices/...", "requests": 1}
+     "fincome_read": "GET /invoices/...", "requests": 1,
+     "mapped": true}       # false: the data dir was only extracted, nothing mapped yet
 """
 
 from __future__ import annotations
@@ -113,8 +114,10 @@ def render(console: Console, found: Story) -> None:
             say("  {:<26}{:>10}{:>10}{:>12}".format(name, *numbers))
     say("")
     say("What it mapped to, what the ledger says, what Fincome holds now")
+    if not found.mapped:
+        say("  (nothing is mapped yet in this data dir: `billing-sync push --dry-run` maps)")
     for record in found.records:
-        _record(say, record)
+        _record(say, record, found.mapped)
     for skipped in found.skipped:
         say(f"  skipped {skipped['collection']} {skipped['record_id']}: {skipped['reason']}")
     say("")
@@ -165,18 +168,18 @@ def _metronome(found: Story) -> list[str]:
     ]
 
 
-def _record(say: _Printer, record: Record) -> None:
+def _record(say: _Printer, record: Record, mapped: bool) -> None:
     say(f"  {record.collection} {record.id}")
-    if record.desired is None:
-        say("    desired   none (not in the desired state)")
-    else:
-        say(f"    desired   {_described(record.collection, record.desired)}", indent=14)
+    if mapped:  # else there is no desired state to speak of yet
+        wanted = record.desired
+        described = "none" if wanted is None else _described(record.collection, wanted)
+        say(f"    desired   {described}", indent=14)
     if record.pushed_at is None:
         say("    ledger    never pushed")
     else:
         state = "as desired" if record.pushed_as_desired else "an update is pending"
         say(f"    ledger    pushed {record.pushed_at:%Y-%m-%d %H:%M:%S %Z}, {state}")
-    say(f"    Fincome   {_fincome(record)}", indent=14)
+    say(f"    Fincome   {_fincome(record, mapped)}", indent=14)
 
 
 def _described(name: str, body: dict[str, Any]) -> str:
@@ -204,13 +207,13 @@ def _when(moment: Any) -> str:
     return text[:10] if text.endswith("T00:00:00Z") else text
 
 
-def _fincome(record: Record) -> str:
+def _fincome(record: Record, mapped: bool) -> str:
     if not record.read:
         return "not read (this Fincome does not list a document's lines)"
     if record.held is None:
         return "does not hold it" + (" (missing)" if record.desired else "")
     if record.desired is None:
-        return "holds it, but it is not desired (extra)"
+        return "holds it, but it is not desired (extra)" if mapped else "holds it"
     if not record.differs:
         return "holds it as desired"
     held, wanted = record.held, record.desired

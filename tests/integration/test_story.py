@@ -100,3 +100,21 @@ def test_an_id_nobody_knows_exits_2(fincome: Fincome, tmp_path: Path) -> None:
     code, answer = cli("show", "invoice", "no-such-invoice", "--data-dir", str(tmp_path))
     assert code == 2
     assert "no-such-invoice" in answer["error"]
+
+
+def test_a_data_dir_only_extracted_still_shows_what_fincome_holds(
+    fincome: Fincome, tmp_path: Path
+) -> None:
+    first, lost = tmp_path / "first", tmp_path / "lost"
+    invoice_id, _ = synced(fincome, first)
+    assert cli("extract", "--data-dir", str(lost))[0] in (0, 3)
+
+    code, story = cli("show", "invoice", invoice_id, "--data-dir", str(lost))
+    shown = runner.invoke(app, ["show", "invoice", invoice_id, "--data-dir", str(lost)]).stdout
+
+    assert code == 0
+    assert story["mapped"] is False
+    assert story["metronome"]["id"] == invoice_id
+    assert story["records"][0]["fincome"]["status"] == "unpaid"
+    assert "nothing is mapped yet" in shown
+    assert "not desired" not in shown
