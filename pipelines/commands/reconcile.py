@@ -92,6 +92,7 @@ from pipelines.config import (
 )
 from pipelines.datadir import DATA_DIR_ENV, DataDir
 from pipelines.reconcile.documents import SOURCES, money_text
+from pipelines.reconcile.guidance import next_step, next_steps
 from pipelines.reconcile.report import write_report
 from pipelines.reconcile.result import Reconciliation
 from pipelines.reconcile.runner import reconcile as run_reconcile
@@ -99,8 +100,6 @@ from pipelines.reconcile.wording import (
     KIND_LABELS,
     SOURCE_LABELS,
     customer_text,
-    next_step,
-    next_steps,
     source_text,
     summary_sentences,
     used,

@@ -131,6 +131,7 @@ def read_the_rest(
         side.documents.update(found.documents)
         how: How = "sample" if unchecked else "by_id"
         side.reads[kind] = KindRead(kind, how, None, found.asked, found.absent, unchecked)
+    side.reads = {kind: side.reads[kind] for kind in KINDS}  # invoices first, as everywhere
     return side
 
 

@@ -19,6 +19,7 @@ from pipelines.reconcile.chart import net_chart
 from pipelines.reconcile.compare import MonthRow
 from pipelines.reconcile.documents import SOURCES
 from pipelines.reconcile.fincome import MetricTotals
+from pipelines.reconcile.guidance import next_step, next_steps
 from pipelines.reconcile.result import Reconciliation
 from pipelines.reconcile.wording import (
     KIND_LABELS,
@@ -27,8 +28,6 @@ from pipelines.reconcile.wording import (
     explain,
     grouped_amount,
     month_label,
-    next_step,
-    next_steps,
     source_text,
     summary_sentences,
     used,

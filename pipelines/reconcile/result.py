@@ -11,12 +11,11 @@ from pipelines.reconcile.compare import Difference, MonthRow, Totals
 from pipelines.reconcile.coverage import KIND_LABELS, KindRead
 from pipelines.reconcile.discovery import METRIC_NAMES, Choice
 from pipelines.reconcile.documents import SOURCES, DocumentKind, Held, Source, money_text
+from pipelines.reconcile.guidance import next_step, next_steps
 from pipelines.reconcile.metronome import NotMappable
 from pipelines.reconcile.wording import (
     explain,
     headline,
-    next_step,
-    next_steps,
     not_checked,
 )
 

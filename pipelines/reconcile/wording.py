@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -109,13 +108,13 @@ def summary_sentences(result: Reconciliation) -> list[str]:
         sentences.append(
             f"Fincome's own monthly totals (its invoiced and revenue metrics) disagree with "
             f"{'its invoices and credit notes' if result.reads_complete else 'Metronome'} in "
-            f"{_count(count, 'month')}."
+            f"{count_of(count, 'month')}."
         )
     if result.not_mappable:
         count = len(result.not_mappable)
         customers = _customers_named([n.customer_id for n in result.not_mappable], result)
         sentences.append(
-            f"{_count(count, 'Metronome invoice')} of {customers} cannot be converted for "
+            f"{count_of(count, 'Metronome invoice')} of {customers} cannot be converted for "
             "Fincome (for example a custom pricing unit without a conversion rate); "
             f"{'it is' if count == 1 else 'they are'} left out of every total and listed at the "
             "end."
@@ -129,31 +128,32 @@ def headline(result: Reconciliation) -> str:
     months = len({row.month for row in result.months})
     if result.differences:
         count = len(result.differences)
-        differing = _count(count, "invoice or credit note", DOCUMENTS)
+        differing = count_of(count, "invoice or credit note", DOCUMENTS)
         return (
             f"Something differs: {differing} {'does' if count == 1 else 'do'} not match, in "
-            f"{len({row.month for row in result.months_differing})} of {_count(months, 'month')} "
+            f"{len({row.month for row in result.months_differing})} of {count_of(months, 'month')} "
             f"({_months_named(result)}), for "
             f"{_customers_named([d.customer_id for d in result.differences], result)}. Each is "
             "listed below with what Metronome, billing-sync and Fincome say about it."
         )
     if not result.agrees:
         return (
-            f"Something differs: the totals of {_count(len(result.months_differing), 'month')} "
+            f"Something differs: the totals of {count_of(len(result.months_differing), 'month')} "
             f"of {months} do not add up the same ({_months_named(result)})."
         )
     currencies = len({row.currency for row in result.months})
     documents = result.documents["metronome"]
+    in_currencies = count_of(currencies, "currency", "currencies")
+    counted = count_of(documents, "invoice and credit note", DOCUMENTS)
     compared = (
-        f"for each of {_count(months, 'month')} in {_count(currencies, 'currency', 'currencies')}"
-        f", Metronome's {_count(documents, 'invoice and credit note', DOCUMENTS)} add up to the "
-        "same amounts as what billing-sync pushed"
+        f"for each of {count_of(months, 'month')} in {in_currencies}, Metronome's {counted} add "
+        "up to the same amounts as what billing-sync pushed"
     )
     if result.complete:
         return f"Everything agrees: {compared} and what Fincome holds."
     gaps = []
     if result.not_mappable:
-        gaps.append(f"{_count(len(result.not_mappable), 'invoice')} left out of every total")
+        gaps.append(f"{count_of(len(result.not_mappable), 'invoice')} left out of every total")
     if not result.reads_complete:
         gaps.append("Fincome's documents not all read")
     held = " and what Fincome holds" if result.reads_complete else ""
@@ -183,7 +183,7 @@ def not_checked(
         )
     sentences += [f"{problem}." for problem in result.problems]
     if with_invoices and result.not_mappable:
-        count = _count(len(result.not_mappable), "Metronome invoice")
+        count = count_of(len(result.not_mappable), "Metronome invoice")
         sentences.append(f"{count} left out of every total (not mappable).")
     return sentences
 
@@ -200,53 +200,6 @@ def used(result: Reconciliation) -> list[str]:
     return lines
 
 
-NEXT_STEPS: dict[str, str] = {
-    "billing-sync repair": "reads back what Fincome holds and re-pushes what it lacks or holds "
-    "differently (`--dry-run` first shows what it would send)",
-    "billing-sync sync": "pushes what changed in Metronome since the last push",
-    "by hand in Fincome": "Fincome holds documents Metronome does not have; billing-sync never "
-    "deletes invoices: remove them in Fincome if nobody made them there on purpose",
-}
-
-
-def next_step(difference: Difference) -> str:
-    """The command (or the place) that settles this difference."""
-    metronome, ledger = difference.held["metronome"], difference.held["ledger"]
-    if difference.kind == "unknown_to_metronome":
-        return "by hand in Fincome"
-    if difference.kind == "missing_in_ledger" or not _same(metronome, ledger):
-        return "billing-sync sync"  # the ledger is behind Metronome: a push settles it
-    return "billing-sync repair"  # the ledger is right and Fincome is not
-
-
-def next_steps(result: Reconciliation) -> list[str]:
-    """One line per thing to do, with what it settles."""
-    steps = []
-    for step, why in NEXT_STEPS.items():
-        kinds = Counter(d.kind for d in result.differences if next_step(d) == step)
-        if kinds:
-            counted = ", ".join(f"{n} {_lower(KIND_LABELS[k])}" for k, n in sorted(kinds.items()))
-            command = "By hand in Fincome" if step.startswith("by hand") else f"`{step}`"
-            steps.append(f"{command} for {counted}: {why}.")
-    if result.not_mappable:
-        steps.append(
-            f"`billing-sync rejects` for {_count(len(result.not_mappable), 'invoice')} left "
-            "out: it says why each was set aside (a custom pricing unit needs "
-            "`[mapping.pricing_units]`); then `billing-sync rejects --retry`."
-        )
-    if any(not row.metrics_agree for row in result.months):
-        steps.append(
-            "Fincome's own totals are Fincome's computation (its calculation options): nothing "
-            "billing-sync sends changes them; show the months to whoever runs Fincome."
-        )
-    if any(read.how == "sample" for read in result.reads.values()):
-        steps.append("Run without `--sample` to read every document by id.")
-    reads = result.reads.values()
-    if any(read.how == "unread" or read.all_absent for read in reads) or result.problems:
-        steps.append("`billing-sync check` shows which paths, views and metrics Fincome serves.")
-    return steps
-
-
 def customer_text(customer_id: str | None, names: Mapping[str, str]) -> str:
     """`Acme Corp (3f6b...full id)`: the name Metronome gives, and the whole id."""
     if not customer_id:
@@ -261,26 +214,11 @@ def _customers_named(ids: Sequence[str | None], result: Reconciliation, shown: i
         return "customers not named"
     named = [customer_text(i, result.customer_names) for i in unique[:shown]]
     more = len(unique) - shown
-    tail = f" and {_count(more, 'more customer')}" if more > 0 else ""
+    tail = f" and {count_of(more, 'more customer')}" if more > 0 else ""
     return ", ".join(named) + tail
 
 
-def _lower(label: str) -> str:
-    return label[:1].lower() + label[1:]
-
-
-def _same(one: Held | None, other: Held | None) -> bool:
-    if one is None or other is None:
-        return one is other
-    return (one.counted, one.amount, one.status, one.month) == (
-        other.counted,
-        other.amount,
-        other.status,
-        other.month,
-    )
-
-
-def _count(number: int, singular: str, plural: str | None = None) -> str:
+def count_of(number: int, singular: str, plural: str | None = None) -> str:
     return f"{number:,} {singular if number == 1 else plural or singular + 's'}"
 
 

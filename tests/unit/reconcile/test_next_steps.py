@@ -12,8 +12,8 @@ from pipelines.reconcile.compare import DifferenceKind, classify, find_differenc
 from pipelines.reconcile.coverage import KindRead
 from pipelines.reconcile.documents import Documents, Held, Source
 from pipelines.reconcile.fincome import MetricTotals
+from pipelines.reconcile.guidance import next_step, next_steps
 from pipelines.reconcile.result import Reconciliation
-from pipelines.reconcile.wording import next_step, next_steps
 from tests.unit.reconcile.sample import NOT_MAPPABLE
 
 D = Decimal
@@ -122,3 +122,14 @@ def _head(step: str) -> str:
         if step.startswith(head):
             return head
     return step
+
+
+def test_many_documents_read_one_by_one_suggest_a_sample() -> None:
+    many = KindRead("invoice", "by_id", asked=1_500)
+    result = _result(reads={"invoice": many}, duration_seconds=151.2)
+
+    assert result.verdict == "agrees"
+    assert next_steps(result) == [
+        "Reading 1,500 documents one by one took 151 s: `--sample N` checks N of each kind instead."
+    ]
+    assert next_steps(_result(reads={"invoice": replace(many, asked=999)})) == []
