@@ -115,7 +115,7 @@ def test_a_signal_during_the_push_stops_it_within_seconds_and_the_next_run_conve
     env, data_dir = _env(metronome_api, fincome_api), tmp_path / "data"
     fincome_api.set_faults(latency_ms=LATENCY_MS)
     process = _sync(data_dir, env)
-    _when(lambda: fincome_api.requests()["total"] >= 20, process)
+    _when(lambda: fincome_api.writes() >= 20, process)
 
     code, seconds, stdout, stderr = _stop(process, signum)
 
@@ -146,7 +146,7 @@ def test_sigterm_during_the_extract_leaves_a_summary_line_and_exit_143(
     assert (code, seconds < STOP_WITHIN_SECONDS) == (143, True), (seconds, stderr[-2000:])
     [summary] = _summary_lines(stderr)
     assert "sync stopped (exit 143)" in summary
-    assert fincome_api.requests()["total"] == 0  # stopped before the push began
+    assert fincome_api.writes() == 0  # stopped before the push began
     metronome_api.clear_faults()
     assert run_cli(["sync", "--data-dir", str(data_dir)], env).returncode in (0, 3)
 
@@ -157,7 +157,7 @@ def test_a_second_signal_stops_at_once(
     env, data_dir = _env(metronome_api, fincome_api), tmp_path / "data"
     fincome_api.set_faults(latency_ms=2_000)  # a first signal waits for requests in flight
     process = _sync(data_dir, env)
-    _when(lambda: fincome_api.requests()["total"] >= 1, process)
+    _when(lambda: fincome_api.writes() >= 1, process)
     process.send_signal(signal.SIGTERM)
     time.sleep(0.3)
 

@@ -63,10 +63,10 @@ def test_sync_leaves_fincome_holding_exactly_the_mapped_state_then_writes_nothin
     groups = sum(len(state[c]) for c in state if not c.endswith("line_items"))
     assert report["push"]["requests"]["attempts"] == groups
 
-    before = _writes(fincome_api)
+    before = fincome_api.writes()
     code, again = cli("sync", "--data-dir", str(tmp_path))
     assert code == 0  # the same records are still set aside, none newly: no alert again
-    assert _writes(fincome_api) == before  # its pre-flight reads, and writes nothing
+    assert fincome_api.writes() == before  # its pre-flight reads, and writes nothing
     assert again["push"]["done"] == {}
 
 
@@ -182,7 +182,7 @@ def test_dry_run_prints_the_plan_with_money_and_sends_nothing(
     assert plan["invoice_line_items"]["embedded"] > 0
     assert set(plan["invoices"]["money"]["create"]) == {"EUR", "USD"}
     assert report["push"]["done"] == {}
-    assert _writes(fincome_api) == 0
+    assert fincome_api.writes() == 0
     code, push = cli("push", "--data-dir", str(tmp_path))
     assert push["done"]["customers"]["created"] == plan["customers"]["create"]
 
@@ -234,9 +234,3 @@ def _metronome_totals(
         if not (invoice.get("correction_record") and amount < 0):
             totals["invoiced"][key] += amount
     return totals
-
-
-def _writes(fincome: FincomeEmulator) -> int:
-    """Writes Fincome was sent so far (a sync's pre-flight reads are not writes)."""
-    routes: dict[str, int] = fincome.requests()["by_route"]  # "POST /invoices": count
-    return sum(count for route, count in routes.items() if not route.startswith("GET "))
