@@ -22,6 +22,7 @@ and checks that the file's process is alive.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 from collections import Counter as Tally
@@ -33,6 +34,8 @@ from typing import Any
 
 from httpkit import RequestLine, listening
 from pipelines.datadir import DataDir
+
+log = logging.getLogger(__name__)
 
 PROGRESS_FILE = "progress.json"
 WRITES_PER_SECOND = 4
@@ -49,6 +52,7 @@ class RunSnapshot:
         self._path = path
         self._lock = threading.Lock()
         self._changed = threading.Event()
+        self._failed = False  # a write failed: said once
         self._state: dict[str, Any] = {
             "pid": os.getpid(),
             "command": command,
@@ -110,8 +114,13 @@ class RunSnapshot:
             "by_status": dict(sorted(self._statuses.items())),
         }
         partial = self._path.with_name(f".{self._path.name}.{os.getpid()}")
-        partial.write_text(json.dumps(self._state))
-        os.replace(partial, self._path)  # a reader sees the old file or the new one, whole
+        try:
+            partial.write_text(json.dumps(self._state))
+            os.replace(partial, self._path)  # a reader sees the old file or the new one, whole
+        except OSError as exc:  # watching is a convenience: it never fails the run
+            if not self._failed:
+                log.warning("cannot keep the progress snapshot %s: %s", self._path, exc)
+            self._failed = True
 
 
 @contextmanager
