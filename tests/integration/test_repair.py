@@ -22,6 +22,23 @@ from tests.integration.hand_edits import Fincome, a_line_more, an_invoice_with_l
 pytest_plugins = ["tests.fixtures.other_fincome", "tests.integration.hand_edits"]
 
 
+SHAPE = {
+    "command",
+    "status",
+    "exit_code",
+    "data_dir",
+    "dry_run",
+    "resumed",
+    "collections",
+    "findings",
+    "pending",
+    "push",
+    "requests",
+    "duration_seconds",
+}
+TALLY = {"read", "missing", "differing", "extra", "repaired", "requests", "seconds"}
+
+
 def wrong(fincome: Fincome, data_dir: Path) -> dict[str, set[str]]:
     """Per collection, the ids whose Fincome copy is not the desired body (or not desired)."""
     wanted, held = desired(data_dir), canonical(fincome.held())
@@ -80,6 +97,8 @@ def test_records_changed_or_deleted_by_hand_are_repaired(fincome: Fincome, tmp_p
     code, report = cli("repair", "--data-dir", data_dir)
     assert code in (0, 3)
     assert wrong(fincome, tmp_path) == {}
+    assert set(report) == SHAPE  # as pipelines/commands/repair.py documents it
+    assert set(report["collections"]["invoices"]) == TALLY
     lines = report["collections"]["invoice_line_items"]
     assert (lines["missing"], lines["extra"], lines["repaired"]) == (1, 1, 2)
     assert report["collections"]["invoices"]["differing"] == 1

@@ -36,6 +36,22 @@ def test_an_invoice_story(fincome: Fincome, tmp_path: Path) -> None:
     code, story = cli("show", "invoice", invoice_id, "--data-dir", str(tmp_path))
 
     assert code == 0
+    assert set(story) == {
+        "command",
+        "status",
+        "exit_code",
+        "data_dir",
+        "kind",
+        "id",
+        "metronome",
+        "records",
+        "owned",
+        "skipped",
+        "rejects",
+        "fincome_read",
+        "requests",
+        "mapped",
+    }  # as pipelines/commands/story.py documents it
     assert fincome.reads() - reads == 1  # one read: the invoice comes with its lines
     assert story["requests"] == 1
     assert story["metronome"]["id"] == invoice_id
