@@ -71,6 +71,17 @@ def test_an_invoice_story(fincome: Fincome, tmp_path: Path) -> None:
     code, by_line = cli("show", "invoice", kept, "--data-dir", str(tmp_path))
     assert (code, by_line["id"]) == (0, invoice_id)
 
+    # a negative correction's id shows the credit note it became
+    with duckdb.connect(str(tmp_path / "billing_sync.duckdb"), read_only=True) as db:
+        [(credit_note_id,)] = db.execute("SELECT min(id) FROM fincome.credit_notes").fetchall()
+    code, credit = cli("show", "invoice", credit_note_id, "--data-dir", str(tmp_path))
+    assert code == 0
+    assert {r["collection"] for r in credit["records"]} == {
+        "credit_notes",
+        "credit_note_line_items",
+    }
+    assert credit["records"][0]["differs"] == []
+
 
 def test_a_customer_story(fincome: Fincome, tmp_path: Path) -> None:
     assert cli("sync", "--data-dir", str(tmp_path))[0] in (0, 3)

@@ -154,3 +154,16 @@ def test_checked_ids_are_kept_and_a_dry_run_writes_nothing(db: duckdb.DuckDBPyCo
     again.finish()
     everything = ["c1", "c2", "c3", "c4", "c5"]  # desired, or in the ledger
     assert RepairLedger(LedgerStore(db), keep=True).unchecked("customers") == everything
+
+
+def test_a_document_read_without_its_lines_leaves_them_to_be_read(
+    db: duckdb.DuckDBPyConnection,
+) -> None:
+    ledger = RepairLedger(LedgerStore(db), keep=True)
+    judge = Judge(db, ledger, {name: Tally() for name in ("invoices", "invoice_line_items")})
+    judge.settle("invoices", {"i1": dict(DESIRED["invoices"][0])})  # no `invoice_line_items`
+    assert ledger.unchecked("invoice_line_items") == ["i1:L0", "i1:L1", "i2:L0"]
+
+    judge.settle("invoice_line_items", {"i1:L0": {**LINE, "id": "i1:L0"}, "i1:L1": None})
+    assert ledger.unchecked("invoice_line_items") == ["i2:L0"]
+    assert judge.tallies["invoice_line_items"].missing == 1
