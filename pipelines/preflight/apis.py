@@ -131,9 +131,9 @@ def fincome_access(
     if refused := [read for read in answered if read.status in (401, 403)]:
         detail = (
             f"GET {refused[0].path} answered {refused[0].status}: the key was refused "
-            f"(sent in header {settings.api_key_header})"
+            f"(in the header {FINCOME_HEADER} names)"
         )
-        return problem("fincome", "authenticated", detail, f"{FINCOME_KEY} or {FINCOME_HEADER}")
+        return problem("fincome", "authenticated", detail, FINCOME_KEY)
     if survey is not None and not any(survey.route(name) is Route.SERVED for name in COLLECTIONS):
         detail = f"{base}: no collection path is served there (every read looks like no route)"
         return problem("fincome", "reachable", detail, FINCOME_BASE_URL)

@@ -1,10 +1,12 @@
 """The cheap part of `check`, run by `sync` before its extract: a refused credential or a data
 dir bound to other accounts fails in seconds (exit 2), not after the whole extract.
 
-Two quick reads (Metronome's customer list, one Fincome read by id), then the data dir's
-accounts (`binding.py`: no request when they match). An API that does not answer at all
-is left to the run itself, whose retries tell an outage (exit 1) from a blip; what no retry
-changes (401/403, a TLS fault, no Metronome API at the base URL) is a `ConfigError`.
+Two quick reads (Metronome's customer list, then one Fincome read by id), then the data
+dir's accounts (`binding.py`: no request when they match). An API that does not answer, or answers
+what may pass (5xx, 429), is left to the run itself, whose retries tell an outage (exit 1)
+from a blip; what no retry changes (401/403, a TLS fault, no Metronome API at the base URL)
+is a `ConfigError`. While Metronome is out, nothing else is judged: the extract meets the
+outage first, as it did before.
 """
 
 from __future__ import annotations
@@ -21,13 +23,19 @@ from pipelines.preflight.apis import (
     metronome_finding,
     read_metronome,
 )
-from pipelines.preflight.binding import REBIND
+from pipelines.preflight.binding import REBIND, Judgement
 from pipelines.preflight.findings import Finding, Status
-from pipelines.preflight.reader import Unreached
+from pipelines.preflight.reader import Reached, Unreached
 from pipelines.preflight.routes import PROBE_ID
 from sources.metronome import MetronomeSettings
 
 log = logging.getLogger(__name__)
+# answers no retry changes: judged here; any other is left to the run's retries
+DECISIVE = frozenset({401, 403, 404}) | frozenset(range(200, 300))
+
+
+class AccountsUndecided(Exception):
+    """A witness could not be read (an outage, not a configuration): exit 1, try again."""
 
 
 def preflight_sync(
@@ -38,8 +46,9 @@ def preflight_sync(
     `fincome` None (a dry run): Fincome is checked when a key is configured."""
     fincome = fincome or fincome_settings_if_keyed()
     read = read_metronome(metronome)
-    if not _outage(read):
-        _raise_if_problem(metronome_finding(metronome, read))
+    if _outage(read):
+        return  # the extract meets the outage first, as before (exit 1 after its retries)
+    _raise_if_problem(metronome_finding(metronome, read))
     if fincome is not None:
         path = f"{fincome.collection_paths().root('customers')}/{PROBE_ID}"
         with fincome_reader(fincome) as reader:
@@ -58,6 +67,8 @@ def check_accounts(
             held = accounts.witnesses(connection)
         verdicts = accounts.judged(data_dir, configured, held)
         for api, verdict in accounts.refused(verdicts).items():
+            if verdict.judgement is Judgement.UNDECIDED:
+                raise AccountsUndecided(f"{api}: {verdict.detail}; try again")
             raise ConfigError(
                 str(data_dir.accounts_path),
                 f"{api}: {verdict.detail}. Use a data dir of its own for this account "
@@ -69,8 +80,12 @@ def check_accounts(
             accounts.bind(data_dir, configured, rebind)
 
 
-def _outage(read: object) -> bool:
-    return isinstance(read, Unreached) and not read.setup
+def _outage(read: Reached | Unreached) -> bool:
+    """No answer, or one that may pass (5xx, 429, 408...): the run's retries judge it. Only
+    what no retry changes is decided here: 401/403, 404 (nothing there), a TLS fault."""
+    if isinstance(read, Unreached):
+        return not read.setup
+    return read.status not in DECISIVE
 
 
 def _raise_if_problem(finding: Finding) -> None:
