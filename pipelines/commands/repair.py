@@ -144,6 +144,10 @@ def render(console: Console, result: RepairResult) -> None:
 
 
 def _render_findings(console: Console, result: RepairResult) -> None:
+    if not result.totals.read:
+        console.print("Nothing to read back: nothing is staged or pushed in this data dir.")
+        console.print("After a lost data dir: billing-sync extract, then billing-sync repair.")
+        return
     if not result.findings:
         console.print("Fincome holds every record as the desired state has it.")
         return

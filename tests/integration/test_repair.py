@@ -14,12 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+from typer.testing import CliRunner
 
 from destinations.fincome.schema import PUSH_ORDER
+from pipelines.cli import app
 from tests.integration.bodies import canonical, desired
 from tests.integration.hand_edits import Fincome, a_line_more, an_invoice_with_lines, cli
 
 pytest_plugins = ["tests.fixtures.other_fincome", "tests.integration.hand_edits"]
+runner = CliRunner()
 
 
 SHAPE = {
@@ -142,3 +145,16 @@ def test_a_lost_data_dir_against_a_populated_fincome(fincome: Fincome, tmp_path:
         desired(again)["credit_note_line_items"]
     )
     assert fincome.reads() - reads == records - lines  # lines come inside their documents
+
+
+def test_a_new_data_dir_with_nothing_staged_says_what_to_do(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app,
+        ["repair", "--data-dir", str(tmp_path)],
+        env={
+            "DESTINATION__FINCOME__API_KEY": "k",
+            "DESTINATION__FINCOME__BASE_URL": "http://127.0.0.1:9",
+        },
+    )
+    assert result.exit_code == 0
+    assert "billing-sync extract, then billing-sync repair" in result.stdout
