@@ -9,6 +9,7 @@ figures behind the charts, and how to read it all.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -110,8 +111,13 @@ def render_report(result: Reconciliation, *, generated_at: datetime, source: str
 def _list(title: str, items: Sequence[str]) -> str:
     if not items:
         return ""
-    listed = "".join(f"<li>{escape(item)}</li>" for item in items)
+    listed = "".join(f"<li>{_code(escape(item))}</li>" for item in items)
     return f"<h2>{escape(title)}</h2><ul>{listed}</ul>"
+
+
+def _code(text: str) -> str:
+    """`billing-sync repair` in backquotes (the terminal's way) as code on the page."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", text)
 
 
 def _currency_totals(result: Reconciliation) -> str:

@@ -56,7 +56,7 @@ def test_the_summary_names_the_months_that_differ() -> None:
         "cus-USD-5 and 1 more customer."
     ) in page
     assert "<h2>Next steps</h2>" in page
-    assert "`billing-sync repair` for 1 missing in Fincome" in page
+    assert "<code>billing-sync repair</code> for 1 missing in Fincome" in page
 
 
 @pytest.mark.parametrize(
@@ -83,4 +83,4 @@ def test_invoices_left_out_are_no_green_verdict_and_the_next_step_is_named() -> 
     assert "What was compared matches, but not everything was compared" in page
     assert "1 invoice left out of every total" in page
     assert "<h2>Next steps</h2>" in page
-    assert "`billing-sync rejects` for 1 invoice left out" in page
+    assert "<code>billing-sync rejects</code> for 1 invoice left out" in page
