@@ -110,8 +110,16 @@ def _loaded(report: CheckReport, what: str, load: Callable[[], T]) -> T | None:
         report.add(problem("settings", what, str(exc).removeprefix(f"{exc.key}: "), exc.key))
         return None
     if what in SECRETS:
-        report.add(ok("settings", f"{what} secret", f"{SECRETS[what]} is set (not shown)"))
+        report.add(ok("settings", f"{what} secret", _secret_place(report, SECRETS[what])))
     return loaded
+
+
+def _secret_place(report: CheckReport, variable: str) -> str:
+    """Where a secret that is set comes from (never its value)."""
+    if variable in os.environ:
+        return f"{variable} is set, in the environment (not shown)"
+    files = [f["path"] for f in report.files if f["read"] and f["path"].endswith("secrets.toml")]
+    return f"set in {' or '.join(files) or 'a secrets provider'} (not shown)"
 
 
 def _fincome(report: CheckReport, settings: FincomeSettings) -> None:

@@ -82,3 +82,21 @@ def test_a_deployment_file_that_is_not_toml_exits_2_naming_it(
     result = runner.invoke(app, ["sync", "--data-dir", str(tmp_path / "data"), "--json"])
     assert result.exit_code == 2
     assert json.loads(result.stdout)["key"] == str(tmp_path / "config.toml")
+
+
+@pytest.mark.usefixtures("configured")
+def test_check_says_where_a_secret_comes_from_never_its_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = os.environ["DESTINATION__FINCOME__API_KEY"]
+    monkeypatch.delenv("DESTINATION__FINCOME__API_KEY")
+    (tmp_path / "secrets.toml").write_text(f'[destination.fincome]\napi_key = "{key}"\n')
+    monkeypatch.setenv("BILLING_SYNC_CONFIG_DIR", str(tmp_path))
+
+    result = runner.invoke(app, ["check", "--json", "--data-dir", str(tmp_path / "data")])
+
+    report = json.loads(result.stdout)
+    [secret] = [f for f in report["findings"] if f["name"] == "fincome secret"]
+    assert secret["detail"] == f"set in {tmp_path / 'secrets.toml'} (not shown)"
+    assert result.exit_code == 0, report
+    assert key not in result.stdout
