@@ -5,7 +5,9 @@ The dlt pipeline `metronome_extract` loads into `<data dir>/billing_sync.duckdb`
 A package left pending by an interrupted run is loaded first: it is a complete extract
 whose cursor state dlt already committed, so dropping it would lose those rows until a full
 refresh. Records the source could not stage go to `fincome_sync.rejects` (stage `extract`)
-after the load, in the same DuckDB file. The caller holds the data-dir run lock.
+after the load, in the same DuckDB file. A record read again exactly as it is staged is
+left out of the load (`unchanged_records.py`): an unchanged re-run reads every customer's
+window and stages nothing. The caller holds the data-dir run lock.
 """
 
 from __future__ import annotations
@@ -180,7 +182,7 @@ def run_extract(
     release_freed_memory()
     load_ids = tuple(loaded.loads_ids)
     _record_rejects(data_dir, rejects.all(), load_ids, customers.read_whole(rejects.all()))
-    unknown = _unknown_customers(data_dir, options.customer_ids or (), load_ids)
+    unknown = tuple(sorted(set(options.customer_ids or ()) - customers.listed()))
     if unknown:
         log.warning("no such Metronome customer: %s", ", ".join(unknown))
     counts, skipped = normalized.row_counts, unchanged.by_table()
@@ -198,21 +200,29 @@ def run_extract(
 
 
 class _CustomerCounter:
-    """Counts customers on the progress bar and remembers whose invoices were read."""
+    """Counts customers on the progress bar and remembers which were listed (those asked
+    for and never listed are unknown to Metronome) and whose invoices were read."""
 
     def __init__(self, bar: Counter) -> None:
         self._bar = bar
+        self._listed: set[str] = set()
         self._read: set[str] = set()
         self._lock = threading.Lock()
 
     def observe(self, event: ExtractProgress) -> None:
         if event.event == "listed":
             self._bar.grow()
+            with self._lock:
+                self._listed.add(event.customer_id)
             return
         self._bar.advance()
         if event.event == "read":
             with self._lock:
                 self._read.add(event.customer_id)
+
+    def listed(self) -> set[str]:
+        with self._lock:
+            return set(self._listed)
 
     def read_whole(self, rejects: Sequence[ExtractReject]) -> set[str]:
         """Customers whose lists were all read this run (none of them failed)."""
@@ -300,16 +310,6 @@ def _record_rejects(
             elif collection in TABLES and load_ids:
                 staged = _staged_now(connection, collection, record_ids, load_ids)
                 ledger.resolve_rejects("extract", collection, staged)
-
-
-def _unknown_customers(
-    data_dir: DataDir, customer_ids: Sequence[str], load_ids: Sequence[str]
-) -> tuple[str, ...]:
-    if not customer_ids:
-        return ()
-    with data_dir.connect() as connection:
-        found = set(_staged_now(connection, "customers", customer_ids, load_ids))
-    return tuple(sorted(set(customer_ids) - found))
 
 
 def _staged_now(

@@ -11,9 +11,10 @@ record again would write. A record that changed in any way (voided, a new line, 
 status) has another fingerprint and is staged, as is every new record.
 
 Never dropped:
-- the records of a resource that feeds transformers (customers, plans): dlt hands them to
-  their transformers through the same pipe, after every step added here, so dropping one
-  would stop the reads of its invoices, plans, contracts or charges;
+- the records of a resource that feeds transformers: dlt hands them on through the same
+  pipe, after every step added here, so dropping one would stop the reads that hang off it
+  (the Metronome source lists customers and plans in resources it does not load, and
+  stages them through pass-through transformers: every table it loads is a leaf);
 - a record with an open extract reject: staging it is what resolves the reject
   (`extract._record_rejects` looks for the record in this run's loads);
 - any record on a full refresh (`--full-refresh` restages everything);
@@ -97,11 +98,11 @@ def skip_unchanged(source: DltSource, staged: StagedFingerprints) -> Unchanged:
     """Fingerprint every record `source` yields, and drop those staged as they are; the
     result counts what was dropped, per table, as the extract goes.
 
-    Resources that feed transformers, or do not merge, are only fingerprinted (see the
-    module docstring)."""
+    Only the resources that are loaded are touched; of those, one that feeds transformers,
+    or does not merge, is only fingerprinted (see the module docstring)."""
     parents = _parents(source)
     unchanged = Unchanged()
-    for name, resource in source.resources.items():
+    for name, resource in source.selected_resources.items():
         resource.add_map(_fingerprinting(table_salt(name, resource.columns)))
         if name not in parents and resource.write_disposition == "merge":
             resource.add_filter(unchanged.filter(name, staged.by_table.get(name, {})))

@@ -21,7 +21,7 @@ customer's cursor decides (see `cursors.py`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -69,6 +69,8 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+# the resources listing customers and plans, not loaded (see `_resources`)
+CUSTOMER_LIST, PLAN_LIST = "customer_list", "plan_list"
 
 
 def _log_reject(reject: ExtractReject) -> None:
@@ -138,11 +140,19 @@ def _resources(
 ) -> tuple[DltResource, ...]:
     merged: dict[str, Any] = {"write_disposition": "merge", "primary_key": "id"}
     reads = CustomerReads()  # one per run: customers whose lists fail, in a row
-    customers = dlt.resource(list_customers, name="customers", columns=CUSTOMER_COLUMNS, **merged)(
+    # Customers and plans are listed by resources that are not loaded themselves: they feed
+    # the reads of each customer's and plan's lists, and their tables take the records from
+    # a pass-through transformer, a leaf like every other table. A step added to a table's
+    # resource (a filter of what to stage) then never stops the reads that hang off it.
+    customer_list = dlt.resource(list_customers, name=CUSTOMER_LIST, selected=False)(
         client, selection.ids, on_reject, selection.keep, on_progress
     )
-    plans = dlt.resource(list_plans, name="plans", columns=PLAN_COLUMNS, **merged)(
-        client, on_reject
+    plan_list = dlt.resource(list_plans, name=PLAN_LIST, selected=False)(client, on_reject)
+    customers = dlt.transformer(
+        _as_listed, data_from=customer_list, name="customers", columns=CUSTOMER_COLUMNS, **merged
+    )
+    plans = dlt.transformer(
+        _as_listed, data_from=plan_list, name="plans", columns=PLAN_COLUMNS, **merged
     )
     credit_types = dlt.resource(
         list_credit_types, name="credit_types", columns=CREDIT_TYPE_COLUMNS, **merged
@@ -155,15 +165,29 @@ def _resources(
         )
 
     customer_plans = per_parent(
-        list_customer_plans, customers, "customer_plans", CUSTOMER_PLAN_COLUMNS
+        list_customer_plans, customer_list, "customer_plans", CUSTOMER_PLAN_COLUMNS
     )(client, on_reject, reads)
-    contracts = per_parent(list_contracts, customers, "contracts", CONTRACT_COLUMNS)(
+    contracts = per_parent(list_contracts, customer_list, "contracts", CONTRACT_COLUMNS)(
         client, on_reject, reads
     )
-    plan_charges = per_parent(list_plan_charges, plans, "plan_charges", PLAN_CHARGE_COLUMNS)(
+    plan_charges = per_parent(list_plan_charges, plan_list, "plan_charges", PLAN_CHARGE_COLUMNS)(
         client, on_reject
     )
-    invoices = per_parent(list_invoices, customers, "invoices", INVOICE_COLUMNS)(
+    invoices = per_parent(list_invoices, customer_list, "invoices", INVOICE_COLUMNS)(
         client, plan, on_reject, datetime.now(UTC), reads=reads, on_progress=on_progress
     )
-    return customers, customer_plans, contracts, plans, plan_charges, credit_types, invoices
+    return (
+        customer_list,
+        plan_list,
+        customers,
+        customer_plans,
+        contracts,
+        plans,
+        plan_charges,
+        credit_types,
+        invoices,
+    )
+
+
+def _as_listed(record: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield record

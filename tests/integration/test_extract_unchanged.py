@@ -26,9 +26,6 @@ from pipelines.unchanged_records import FINGERPRINT_COLUMN
 from sources.metronome import MetronomeSettings, metronome_source
 from tests.fixtures.metronome import MetronomeEmulator
 
-# customers and plans feed their transformers (invoices, plans, contracts; charges): kept
-PARENTS = ("customers", "plans")
-
 
 @pytest.fixture
 def data_dir(tmp_path: Path) -> DataDir:
@@ -91,7 +88,7 @@ def cursors(data_dir: DataDir) -> dict[str, Any]:
     return found
 
 
-def test_an_unchanged_rerun_reads_every_window_and_stages_only_the_parents(
+def test_an_unchanged_rerun_reads_every_window_and_stages_nothing(
     metronome_api: MetronomeEmulator, settings: MetronomeSettings, data_dir: DataDir
 ) -> None:
     first = run_extract(data_dir, settings)
@@ -100,12 +97,11 @@ def test_an_unchanged_rerun_reads_every_window_and_stages_only_the_parents(
     second = run_extract(data_dir, settings)
 
     assert second.requests["attempts"] == first.requests["attempts"]  # the re-read stays
-    staged_again = {table for table, count in second.tables.items() if count}
-    assert staged_again == set(PARENTS)
-    assert second.tables["customers"] == first.tables["customers"]
-    assert second.unchanged["credit_types"] == first.tables["credit_types"]
+    assert set(second.tables.values()) == {0}
+    assert second.load_ids == ()  # nothing to load: dlt made no package
+    for table in ("customers", "customer_plans", "plans", "plan_charges", "credit_types"):
+        assert second.unchanged[table] == first.tables[table], table
     assert 0 < second.unchanged["invoices"] < first.tables["invoices"]  # the window
-    assert all(second.unchanged[table] == 0 for table in PARENTS)
     assert contents(data_dir) == before
     assert cursors(data_dir) == cursors_before
     assert not second.rejects
@@ -217,3 +213,16 @@ def test_a_data_dir_staged_before_fingerprints_stages_each_window_once_more(
 
     assert 0 < second.tables["invoices"] < staged_first  # the window
     assert third.tables["invoices"] == 0
+
+
+def test_a_customer_asked_for_and_unchanged_is_not_unknown(
+    metronome_api: MetronomeEmulator, settings: MetronomeSettings, data_dir: DataDir
+) -> None:
+    """Unknown means never listed by Metronome, not "not staged this run"."""
+    run_extract(data_dir, settings)
+    known = metronome_api.customers()[0]["id"]
+
+    again = run_extract(data_dir, settings, ExtractOptions(customer_ids=(known, "nobody")))
+
+    assert again.unchanged["customers"] == 1
+    assert again.unknown_customers == ("nobody",)

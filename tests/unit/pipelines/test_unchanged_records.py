@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+import dlt
 import duckdb
 import pytest
 
@@ -88,18 +89,43 @@ def test_only_a_record_staged_as_it_is_is_left_out(row: dict[str, Any], kept: bo
     assert unchanged.by_table() == ({} if kept else {"invoices": 1})
 
 
-def test_the_resources_that_feed_transformers_are_never_filtered() -> None:
-    """customers feed the invoice, plan and contract reads; plans feed the charges: dlt
-    hands them on after every step added to them, so a filter there would stop those reads."""
+def steps(resource: Any, kind: str) -> int:
+    return sum(1 for step in resource._pipe.steps if type(step).__name__ == kind)
+
+
+def test_every_table_of_the_metronome_source_is_filtered_and_its_lists_are_not() -> None:
+    """customers and plans are staged through pass-through transformers of resources that
+    list them and are not loaded: those feed the other reads and get no step at all."""
     settings = MetronomeSettings(api_token="t", base_url="http://127.0.0.1:9")
     source = metronome_source(settings.resolve())
-    staged = StagedFingerprints({"customers": {"c": "x"}, "plans": {"p": "x"}})
 
-    skip_unchanged(source, staged)
+    skip_unchanged(source, StagedFingerprints())
 
     for name, resource in source.resources.items():
-        filters = [step for step in resource._pipe.steps if type(step).__name__ == "FilterItem"]
-        assert len(filters) == (0 if name in ("customers", "plans") else 1), name
+        loaded = name in source.selected_resources
+        assert (steps(resource, "MapItem"), steps(resource, "FilterItem")) == (
+            (1, 1) if loaded else (0, 0)
+        ), name
+    assert {"customers", "plans"} <= set(source.selected_resources)
+
+
+def test_a_loaded_resource_that_feeds_a_transformer_is_only_fingerprinted() -> None:
+    """dlt hands a parent's records to its transformers after every step added to it."""
+
+    @dlt.source
+    def nested() -> Any:
+        parents = dlt.resource([{"id": "a"}], name="parents", write_disposition="merge")
+        children = dlt.transformer(
+            lambda parent: [{"id": parent["id"] + "1"}], data_from=parents, name="children"
+        )
+        return parents, children
+
+    source = nested()
+
+    skip_unchanged(source, StagedFingerprints({"parents": {"a": "x"}}))
+
+    assert steps(source.resources["parents"], "FilterItem") == 0
+    assert steps(source.resources["parents"], "MapItem") == 1
 
 
 def test_staged_fingerprints_leave_out_records_with_an_open_reject() -> None:
