@@ -22,7 +22,7 @@ from typing import Annotated
 
 import typer
 
-from pipelines.commands.common import DataDirOption, ExitCode, JsonOption, Outcome
+from pipelines.commands.common import DataDirOption, JsonOption, Outcome, rejects_exit_code
 from pipelines.commands.push import DryRunOption
 from pipelines.commands.session import CommandSession
 from pipelines.commands.show import push_counts, render_push, summarize_push
@@ -74,7 +74,7 @@ def shared_outcome(session: CommandSession, facts_paths: list[Path], dry_run: bo
                 held.data_dir, settings, mapping, all_facts, options, bars=run.bars
             )
             outcome = Outcome(
-                exit_code=ExitCode.REJECTS if result.rejects else ExitCode.OK,
+                exit_code=rejects_exit_code(result.rejects),
                 payload={
                     "data_dir": str(held.data_dir.root),
                     **result.to_json(),

@@ -81,4 +81,5 @@ def test_foreign_fincome_holds_exactly_the_mapped_state_and_the_reject_exits_3(
     foreign_pair.calls.clear()
     code, _ = sync(tmp_path)
     assert code == 0  # the same reject, set aside before: nothing new to alert on
-    assert foreign_pair.calls == []  # nothing changed upstream: not a single request
+    # nothing changed upstream: not a single write (the pre-flight reads one unknown id)
+    assert [call for call in foreign_pair.calls if call[0] != "GET"] == []
