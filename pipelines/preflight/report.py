@@ -40,7 +40,7 @@ from pipelines.preflight.apis import (
     survey_fincome,
     view_slugs,
 )
-from pipelines.preflight.binding import REBIND, Judgement
+from pipelines.preflight.binding import REBIND, Judgement, Verdict
 from pipelines.preflight.findings import Finding, Status, note, ok, problem, problems
 from pipelines.preflight.reader import Reached, Unreached
 from pipelines.reconcile.discovery import choose_sources
@@ -204,29 +204,29 @@ def _bound(
     rebind: bool,
 ) -> list[Finding]:
     """Whether the data dir belongs to the configured accounts (`binding.py`)."""
-    try:
-        held = _witnesses(data_dir)
-    except duckdb.IOException:
-        return [note("data dir", "accounts", "a run holds the data dir: not judged now")]
-    found: list[Finding] = []
     with accounts.configured_accounts(metronome, fincome) as configured:
-        if rebind:
+        if rebind:  # under the lock: a running sync makes it exit 75, as any command
             with run_lock(data_dir):
                 accounts.bind(data_dir, configured, set(configured))
             return [
                 ok("data dir", api, f"bound now to {each.account.base_url}")
                 for api, each in configured.items()
             ]
+        try:
+            held = _witnesses(data_dir)
+        except duckdb.IOException:  # a run holds the DuckDB file
+            return [note("data dir", "accounts", "a run holds the data dir: not judged now")]
         verdicts = accounts.judged(data_dir, configured, held)
-        for api, verdict in verdicts.items():
-            if verdict.judgement in (Judgement.OTHER, Judgement.UNDECIDED):
-                fix = f"another --data-dir, or {REBIND} then billing-sync repair"
-                found.append(problem("data dir", api, verdict.detail, fix))
-            elif verdict.judgement is Judgement.BOUND:
-                found.append(ok("data dir", api, verdict.detail))
-            else:
-                found.append(note("data dir", api, verdict.detail))
-    return found
+    return [_bound_finding(api, verdict) for api, verdict in verdicts.items()]
+
+
+def _bound_finding(api: str, verdict: Verdict) -> Finding:
+    if verdict.judgement in (Judgement.OTHER, Judgement.UNDECIDED):
+        fix = f"another --data-dir, or {REBIND} then billing-sync repair"
+        return problem("data dir", api, verdict.detail, fix)
+    if verdict.judgement is Judgement.BOUND:
+        return ok("data dir", api, verdict.detail)
+    return note("data dir", api, verdict.detail)
 
 
 def _witnesses(data_dir: DataDir) -> dict[str, list[tuple[str, str]]]:

@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipelines.cli import app
+from pipelines.datadir import resolve_data_dir, run_lock
 from tests.fixtures.fincome import FincomeEmulator
 from tests.fixtures.metronome import MetronomeEmulator
 from tests.fixtures.other_fincome import KEY as OTHER_KEY
@@ -176,3 +177,13 @@ def test_version() -> None:
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0
     assert result.stdout.startswith("billing-sync ")
+
+
+@pytest.mark.usefixtures("configured")
+def test_a_rebind_while_a_run_holds_the_data_dir_exits_75_and_binds_nothing(
+    tmp_path: Path,
+) -> None:
+    with run_lock(resolve_data_dir(tmp_path)):
+        code, report = check("--rebind", "--data-dir", str(tmp_path))
+    assert code == 75, report
+    assert not (tmp_path / "accounts.json").exists()
