@@ -187,3 +187,15 @@ def test_a_rebind_while_a_run_holds_the_data_dir_exits_75_and_binds_nothing(
         code, report = check("--rebind", "--data-dir", str(tmp_path))
     assert code == 75, report
     assert not (tmp_path / "accounts.json").exists()
+
+
+@pytest.mark.usefixtures("configured")
+def test_https_to_a_plain_http_port_is_a_tls_problem_naming_the_base_url(
+    fincome_api: FincomeEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DESTINATION__FINCOME__BASE_URL", fincome_api.url.replace("http:", "https:"))
+    code, report = check("--data-dir", str(tmp_path))
+    assert code == 2
+    reachable = by_name(report, "fincome")["reachable"]
+    assert reachable["fix"] == "DESTINATION__FINCOME__BASE_URL"
+    assert "does not speak https" in reachable["detail"]
