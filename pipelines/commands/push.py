@@ -78,7 +78,7 @@ from pipelines.config import (
 )
 from pipelines.datadir import DataDir
 from pipelines.extract import ExtractOptions, ExtractResult, run_extract
-from pipelines.preflight.sync import preflight_sync
+from pipelines.preflight.sync import check_accounts, preflight_sync
 from pipelines.push import PushOptions, PushResult, run_push
 from pipelines.shards import SHARD_KEY, Scope, Shard
 from pipelines.shared_facts import record_shared_facts
@@ -172,6 +172,8 @@ def push_outcome(session: CommandSession, dry_run: bool, shard: Shard | None) ->
     settings = None if dry_run else load_fincome_settings()
     with session.locked() as held:
         scope = held.claim(Scope.of(shard) if shard else None)
+        if settings is not None:  # the data dir's Fincome account, as `sync` checks it
+            check_accounts(held.data_dir, None, settings)
         options = PushOptions(dry_run=dry_run, scope=scope)
         described = {"dry_run": dry_run, "shard": str(scope.shard) if scope.shard else None}
         with held.recorded(described, progress=True) as run:

@@ -59,9 +59,10 @@ def preflight_sync(
 
 
 def check_accounts(
-    data_dir: DataDir, metronome: MetronomeSettings, fincome: FincomeSettings | None
+    data_dir: DataDir, metronome: MetronomeSettings | None, fincome: FincomeSettings | None
 ) -> None:
-    """Exit 2 when the data dir belongs to other accounts; else record the ones in use."""
+    """Exit 2 when the data dir belongs to other accounts; else record the ones in use
+    (`None`: an API the command does not talk to, e.g. Metronome for `push`)."""
     with accounts.configured_accounts(metronome, fincome) as configured:
         with data_dir.connect() as connection:
             held = accounts.witnesses(connection)

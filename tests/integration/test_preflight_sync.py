@@ -107,6 +107,22 @@ def test_a_data_dir_pointed_at_another_empty_fincome_exits_2_and_sends_nothing(
 
 
 @pytest.mark.usefixtures("configured")
+def test_a_push_alone_into_another_empty_fincome_exits_2_and_sends_nothing(
+    second_fincome: ThreadServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # as a sharded Airflow DAG runs it: extract, then push, as two commands
+    assert cli("sync", "--data-dir", str(tmp_path))[0] == 3  # custom pricing units set aside
+    monkeypatch.setenv("DESTINATION__FINCOME__BASE_URL", second_fincome.url)
+
+    code, report = cli("push", "--data-dir", str(tmp_path))
+
+    assert code == 2, report
+    assert report["key"] == str(tmp_path / "accounts.json")
+    log = FincomeEmulator(second_fincome.url).requests()["requests"]
+    assert not [r for r in log if r["method"] != "GET"]
+
+
+@pytest.mark.usefixtures("configured")
 def test_the_same_fincome_at_another_address_is_recognised_by_what_it_holds(
     fincome_api: FincomeEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
