@@ -9,8 +9,10 @@ really holds, then runs the one push path (`push.run_push`), which sends the dif
 1. `run_push` as a dry run brings the desired state up to what is staged (sends nothing);
    its plan is what a push would have sent without the repair (`pending`).
 2. Every record of the desired state or the ledger is read back by id (`readback`), in push
-   order; a document read with its lines embedded settles its lines without reading them
-   one by one (`checks.py` judges each record, `ledger_fixes.py` writes what it learnt).
+   order, once every collection path is known to be served (`check`'s rule: an unserved
+   path answers 404 to every read, which would read as "missing" and empty the ledger); a
+   document read with its lines embedded settles its lines without reading them one by one
+   (`repair_checks.py` judges each record and says what the ledger learns).
 3. Corrections are committed every `BATCH` records together with the ids checked
    (`fincome_sync.repair_checked`): a repair killed or stopped resumes where it was, and the
    table is emptied once a repair's push completes.
@@ -29,7 +31,10 @@ from typing import Any, TypeVar
 
 from destinations.fincome import FincomeClient, FincomeError, FincomeSettings, LedgerStore
 from destinations.fincome.schema import PUSH_ORDER
+from pipelines.config import ConfigError, env_key
 from pipelines.datadir import DataDir
+from pipelines.preflight.apis import path_finding, survey_fincome
+from pipelines.preflight.routes import Route
 from pipelines.progress import Bars, no_bars
 from pipelines.push import PushOptions, PushResult, run_push
 from pipelines.push_failures import PushFailed, explain
@@ -99,6 +104,7 @@ def run_repair(
     result.pending = {
         name: plan.writes + plan.embedded for name, plan in before.plan.collections.items()
     }
+    _refuse_unserved_paths(settings)
     with data_dir.connect() as db, FincomeClient(settings) as client:
         ledger = RepairLedger(LedgerStore(db), keep=not dry_run)
         result.resumed = ledger.resumed
@@ -138,6 +144,18 @@ def _check_collection(client: FincomeClient, judge: Judge, name: str, bars: Bars
     tally = judge.tallies[name]
     tally.requests += client.stats.attempts - attempts
     tally.seconds += round(time.monotonic() - started, 3)
+
+
+def _refuse_unserved_paths(settings: FincomeSettings) -> None:
+    """Every read of a path the server does not serve is a 404: repair would take each
+    record for missing and empty the ledger of it. `check`'s rule (`preflight/routes.py`)
+    tells "no such route" from "no such id" first, with a few quick reads."""
+    survey = survey_fincome(settings)
+    for spec in PUSH_ORDER:
+        if survey.route(spec.name) is Route.MISSING:
+            finding = path_finding(survey, spec.name)
+            key = env_key(f"destination.fincome.paths.{spec.name}")
+            raise ConfigError(key, f"{finding.detail}: set {finding.fix}")
 
 
 def _explain(failure: FincomeError) -> Exception:

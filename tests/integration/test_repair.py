@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pytest
 from typer.testing import CliRunner
 
 from destinations.fincome.schema import PUSH_ORDER
@@ -158,3 +159,18 @@ def test_a_new_data_dir_with_nothing_staged_says_what_to_do(tmp_path: Path) -> N
     )
     assert result.exit_code == 0
     assert "billing-sync extract, then billing-sync repair" in result.stdout
+
+
+def test_a_path_not_served_is_refused_before_the_ledger_is_touched(
+    fincome: Fincome, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every read of an unserved path is a 404: taken as "missing", it would wipe the ledger."""
+    assert cli("sync", "--data-dir", str(tmp_path))[0] in (0, 3)
+    ledger = ledger_rows(tmp_path)
+    monkeypatch.setenv("DESTINATION__FINCOME__PATHS__INVOICES", "/no-such-invoices")
+
+    code, report = cli("repair", "--data-dir", str(tmp_path))
+
+    assert code == 2
+    assert report["key"] == "DESTINATION__FINCOME__PATHS__INVOICES"
+    assert ledger_rows(tmp_path) == ledger
