@@ -5,9 +5,9 @@ The dlt pipeline `metronome_extract` loads into `<data dir>/billing_sync.duckdb`
 A package left pending by an interrupted run is loaded first: it is a complete extract
 whose cursor state dlt already committed, so dropping it would lose those rows until a full
 refresh. Records the source could not stage go to `fincome_sync.rejects` (stage `extract`)
-after the load, in the same DuckDB file. A record read again exactly as it is staged is
-left out of the load (`unchanged_records.py`): an unchanged re-run reads every customer's
-window and stages nothing. The caller holds the data-dir run lock.
+after the load, in the same DuckDB file (`extract_rejects.py`). A record read again exactly
+as it is staged is left out of the load (`unchanged_records.py`): an unchanged re-run reads
+every customer's window and stages nothing. The caller holds the data-dir run lock.
 """
 
 from __future__ import annotations
@@ -23,16 +23,16 @@ from datetime import time as clock_time
 from typing import Any
 
 import dlt
-import duckdb
 from dlt.common.pipeline import LoadInfo
 from dlt.common.typing import TLoaderFileFormat
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from destinations.fincome.ledger import LedgerStore, Reject
+from destinations.fincome.ledger import LedgerStore
 from httpkit import RequestStats
 from pipelines.config import ConfigError, env_key
 from pipelines.datadir import DataDir
+from pipelines.extract_rejects import RejectCollector, record_rejects
 from pipelines.heap import arrow_allocates_with_malloc, release_freed_memory
 from pipelines.progress import Bars, Counter, no_bars
 from pipelines.shards import Shard
@@ -146,7 +146,7 @@ def run_extract(
     options = options or ExtractOptions()
     started = time.monotonic()
     stats = RequestStats()
-    rejects = _RejectCollector()
+    rejects = RejectCollector()
     customers = _CustomerCounter((bars or no_bars()).counter("extract: customers read"))
     try:
         pipeline = extract_pipeline(data_dir)
@@ -181,7 +181,8 @@ def run_extract(
         raise _explain(exc) from exc
     release_freed_memory()
     load_ids = tuple(loaded.loads_ids)
-    _record_rejects(data_dir, rejects.all(), load_ids, customers.read_whole(rejects.all()))
+    read_whole = customers.read_whole(rejects.all())
+    record_rejects(data_dir, rejects.all(), load_ids, read_whole, dataset=DATASET, tables=TABLES)
     unknown = tuple(sorted(set(options.customer_ids or ()) - customers.listed()))
     if unknown:
         log.warning("no such Metronome customer: %s", ", ".join(unknown))
@@ -269,67 +270,6 @@ def _staged_fingerprints(data_dir: DataDir) -> StagedFingerprints:
 
 def _midnight(day: date | None) -> datetime | None:
     return None if day is None else datetime.combine(day, clock_time(0), tzinfo=UTC)
-
-
-class _RejectCollector:
-    """Collects rejects from every extract thread; one per record (the last reason wins)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._by_key: dict[tuple[str, str], ExtractReject] = {}
-
-    def add(self, reject: ExtractReject) -> None:
-        with self._lock:
-            self._by_key[(reject.collection, reject.record_id)] = reject
-
-    def all(self) -> tuple[ExtractReject, ...]:
-        with self._lock:
-            return tuple(self._by_key[key] for key in sorted(self._by_key))
-
-
-def _record_rejects(
-    data_dir: DataDir,
-    rejects: Sequence[ExtractReject],
-    load_ids: Sequence[str],
-    read_whole: set[str],
-) -> None:
-    """Open this run's rejects, and resolve earlier ones whose record has now been staged
-    (or, for a customer that could not be read, whose lists were all read this time)."""
-    with data_dir.connect() as connection:
-        ledger = LedgerStore(connection)
-        ledger.add_rejects(
-            Reject("extract", r.collection, r.record_id, r.reason, payload=r.payload)
-            for r in rejects
-        )
-        still_open: dict[str, list[str]] = {}
-        for collection, record_id in ledger.open_reject_keys(stage="extract"):
-            still_open.setdefault(collection, []).append(record_id)
-        for collection, record_ids in still_open.items():
-            if collection == UNREAD:
-                ledger.resolve_rejects("extract", UNREAD, sorted(read_whole & set(record_ids)))
-            elif collection in TABLES and load_ids:
-                staged = _staged_now(connection, collection, record_ids, load_ids)
-                ledger.resolve_rejects("extract", collection, staged)
-
-
-def _staged_now(
-    connection: duckdb.DuckDBPyConnection,
-    collection: str,
-    record_ids: Sequence[str],
-    load_ids: Sequence[str],
-) -> list[str]:
-    exists = connection.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-        [DATASET, collection],
-    ).fetchall()[0][0]
-    if not exists:
-        return []
-    rows = connection.execute(
-        f"SELECT id FROM {DATASET}.{collection} WHERE id IN (SELECT unnest(?::VARCHAR[])) "
-        "AND _dlt_load_id IN (SELECT unnest(?::VARCHAR[]))",
-        [list(record_ids), list(load_ids)],
-    ).fetchall()
-    return [row[0] for row in rows]
 
 
 def _explain(failure: PipelineStepFailed) -> Exception:
