@@ -9,7 +9,8 @@ corrected. `--dry-run` reads and reports, and writes nothing to the ledger or Fi
 After a lost data dir: `extract`, then `repair` (instead of `sync`, whose creates would meet
 409 and leave what the new bodies no longer hold). Exit 0 done, 3 when records were set aside
 that were not before the repair (as `push`: `common.rejects_exit_code`), 1 failed,
-2 configuration (a refused key, a wrong path), 75 locked.
+2 configuration (a refused key, a wrong path, a data dir bound to another Fincome account:
+`check --rebind` moves it, then `repair`), 75 locked.
 
 `--json` prints one object:
 
@@ -43,6 +44,7 @@ from pipelines.commands.common import DataDirOption, JsonOption, Outcome, reject
 from pipelines.commands.push import DryRunOption
 from pipelines.commands.session import CommandSession
 from pipelines.config import load_fincome_settings, load_mapping
+from pipelines.preflight.sync import check_accounts
 from pipelines.repair import RepairResult, run_repair
 from pipelines.repair_checks import Tally
 
@@ -78,6 +80,9 @@ def repair_outcome(session: CommandSession, dry_run: bool) -> Outcome:
     started = datetime.now(UTC)
     with session.locked() as held:
         scope = held.claim(None)
+        # another Fincome holds none of ours: every record would read as missing, and the
+        # whole account would be pushed there (bound accounts, as push and sync check them)
+        check_accounts(held.data_dir, None, settings)
         with held.recorded({"dry_run": dry_run}, progress=True) as run:
             result = run_repair(
                 held.data_dir,

@@ -10,6 +10,7 @@ Fincome is right when its records, as canonical bodies, are exactly the desired 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,12 @@ from typer.testing import CliRunner
 
 from destinations.fincome.schema import PUSH_ORDER
 from pipelines.cli import app
+from tests.fixtures.fincome import FincomeEmulator
+from tests.fixtures.metronome import MetronomeEmulator
+from tests.fixtures.other_fincome import OtherFincome
 from tests.integration.bodies import canonical, desired
 from tests.integration.hand_edits import Fincome, a_line_more, an_invoice_with_lines, cli
+from tests.reliability.sync_runs import pair_env
 
 pytest_plugins = ["tests.fixtures.other_fincome", "tests.integration.hand_edits"]
 runner = CliRunner()
@@ -174,3 +179,34 @@ def test_a_path_not_served_is_refused_before_the_ledger_is_touched(
     assert code == 2
     assert report["key"] == "DESTINATION__FINCOME__PATHS__INVOICES"
     assert ledger_rows(tmp_path) == ledger
+
+
+def test_another_empty_fincome_is_refused_before_anything_is_read_or_sent(
+    fincome_api: FincomeEmulator,
+    metronome_api: MetronomeEmulator,
+    other_fincome: Callable[..., OtherFincome],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Against the wrong Fincome every record reads as missing: repair would forget the
+    ledger and push the whole account there."""
+    env = pair_env(
+        metronome_url=metronome_api.url,
+        token=metronome_api.token,
+        fincome_url=fincome_api.url,
+        key=fincome_api.api_key,
+    )
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert cli("sync", "--data-dir", str(tmp_path))[0] in (0, 3)
+    ledger = ledger_rows(tmp_path)
+    elsewhere = other_fincome()
+    for name, value in elsewhere.env().items():
+        monkeypatch.setenv(name, value)
+
+    code, report = cli("repair", "--data-dir", str(tmp_path))
+
+    assert code == 2
+    assert report["key"] == str(tmp_path / "accounts.json")
+    assert ledger_rows(tmp_path) == ledger
+    assert [r for r in elsewhere.requests if r[0] != "GET"] == []
