@@ -36,12 +36,12 @@ of their own); `repaired` the writes the push then sent, pending upstream change
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
 from pipelines.commands.common import DataDirOption, JsonOption, Outcome, rejects_exit_code
-from pipelines.commands.push import DryRunOption
 from pipelines.commands.session import CommandSession
 from pipelines.config import load_fincome_settings, load_mapping
 from pipelines.preflight.sync import check_accounts
@@ -59,6 +59,14 @@ COLUMNS = (
     ("seconds", 8),
 )
 NAME_WIDTH = 22  # credit_note_line_items
+
+
+DryRunOption = Annotated[
+    bool,
+    typer.Option(
+        "--dry-run", help="Read back and report; write nothing to the ledger or to Fincome."
+    ),
+]
 
 
 def register(app: typer.Typer) -> None:
