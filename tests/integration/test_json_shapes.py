@@ -2,7 +2,8 @@
 
 `status --json` is documented in `pipelines/commands/status.py`, `sync --dry-run --json` in
 `pipelines/commands/push.py` (with the extract object of `extract.py`), `push-shared --json`
-in `shared.py`. A key added, renamed or retyped fails here: update the docstring, then this.
+in `shared.py`, `check`, `repair` and `show invoice|customer` in `check.py`, `repair.py` and
+`story.py`. A key added, renamed or retyped fails here: update the docstring, then this.
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 from typer.testing import CliRunner
 
 from destinations.fincome.schema import PUSH_ORDER
 from pipelines.cli import app
+from tests.fixtures.fincome import FincomeEmulator
 from tests.fixtures.metronome import MetronomeEmulator
 
 runner = CliRunner()
@@ -158,6 +161,48 @@ REJECTS = {
     "rejects": [{**REJECT, "attempts": int, "first_seen": str, "last_seen": str,
                  "detail": object, "frozen_since": (str, None), "frozen_records": int}],
 }  # fmt: skip
+CHECK = {
+    **HEAD,
+    "findings": [{"area": str, "name": str, "status": str, "detail": str, "fix": (str, None)}],
+    "problems": int,
+    "files": [{"role": str, "path": str, "read": bool}],
+    "variables": [str],  # names only, never values
+    "views": [str],
+    "metrics": [str],
+    "reconcile": [str],
+    "data_dir": (str, None),
+}
+REPAIR = {
+    **HEAD,
+    "data_dir": str,
+    "dry_run": bool,
+    "resumed": int,
+    "collections": per_collection(
+        {"read": int, "missing": int, "differing": int, "extra": int, "repaired": int,
+         "requests": int, "seconds": float}
+    ),
+    "findings": [{"collection": str, "id": str, "finding": str, "fields": [str]}],
+    "pending": MapOf(int),
+    "push": Nullable(PUSH),  # null on a dry run
+    "requests": REQUESTS,
+    "duration_seconds": float,
+}  # fmt: skip
+SHOW = {
+    **HEAD,
+    "data_dir": str,
+    "kind": str,
+    "id": str,
+    "metronome": Nullable(dict),
+    "records": [{"collection": str, "id": str, "desired": Nullable(dict),
+                 "pushed_at": (str, None), "pushed_as_desired": (bool, None),
+                 "fincome": (dict, str, None), "differs": [str]}],
+    "owned": MapOf({"desired": int, "pushed": int, "as_desired": int}),
+    "skipped": [{"collection": str, "record_id": str, "reason": str}],
+    "rejects": [{**REJECT, "first_seen": str, "last_seen": str, "attempts": int}],
+    "fincome_read": str,
+    "requests": int,
+    "mapped": bool,
+}  # fmt: skip
 
 
 @pytest.fixture(autouse=True)
@@ -239,3 +284,47 @@ def test_a_shard_out_of_range_is_a_usage_error() -> None:
     result = runner.invoke(app, ["extract", "--shard", "3/3", "--json"])
     assert result.exit_code == 2
     assert "from 0 to N-1" in result.output
+
+
+def test_check_repair_and_show_have_their_documented_shapes(
+    fincome_api: FincomeEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("DESTINATION__FINCOME__BASE_URL", fincome_api.url)
+    monkeypatch.setenv("DESTINATION__FINCOME__API_KEY", fincome_api.api_key)
+    monkeypatch.setenv("DESTINATION__FINCOME__REQUESTS_PER_SECOND", "0")
+    code, check = cli("check", "--data-dir", str(tmp_path))
+    assert code == 0
+    assert conforms(check, CHECK) == []
+    assert check["problems"] == 0
+    assert conforms(cli("sync", "--data-dir", str(tmp_path))[1], SYNC) == []
+
+    code, dry = cli("repair", "--dry-run", "--data-dir", str(tmp_path))
+    assert code == 0
+    assert conforms(dry, REPAIR) == []
+    assert dry["push"] is None
+    code, repair = cli("repair", "--data-dir", str(tmp_path))
+    assert code == 0
+    assert conforms(repair, REPAIR) == []
+    assert repair["push"] is not None
+
+    invoice_id = _a_pushed_invoice(tmp_path)
+    code, invoice = cli("show", "invoice", invoice_id, "--data-dir", str(tmp_path))
+    assert code == 0
+    assert conforms(invoice, SHOW) == []
+    assert invoice["records"][0]["collection"] == "invoices"
+    customer_id = invoice["records"][0]["desired"]["customer_id"]
+    code, customer = cli("show", "customer", customer_id, "--data-dir", str(tmp_path))
+    assert code == 0
+    assert conforms(customer, SHOW) == []
+    assert customer["owned"]
+
+
+def _a_pushed_invoice(data_dir: Path) -> str:
+    """An invoice id from the ledger (no command holds the data dir between these calls)."""
+    with duckdb.connect(str(data_dir / "billing_sync.duckdb"), read_only=True) as db:
+        row = db.execute(
+            "SELECT min(id) FROM fincome_sync.ledger WHERE collection = 'invoices'"
+        ).fetchone()
+    assert row is not None
+    assert row[0] is not None
+    return str(row[0])
