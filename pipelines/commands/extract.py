@@ -39,6 +39,7 @@ from pipelines.commands.session import CommandSession
 from pipelines.config import load_mapping, load_metronome_settings
 from pipelines.datadir import DataDir
 from pipelines.extract import ExtractOptions, ExtractResult, run_extract
+from pipelines.preflight.sync import check_accounts
 from pipelines.shards import Scope
 from pipelines.shared_facts import record_shared_facts
 
@@ -77,6 +78,7 @@ def extract_outcome(session: CommandSession, options: ExtractOptions) -> Outcome
     settings = load_metronome_settings()
     with session.locked() as held:
         scope = held.claim(Scope.of(options.shard) if options.shard else None)
+        check_accounts(held.data_dir, settings, None)  # the data dir's Metronome account
         shard = scope.shard
         options = replace(options, shard=shard)
         mapping = load_mapping() if shard else None  # checked before anything is read

@@ -18,8 +18,9 @@ from typer.testing import CliRunner
 from pipelines.cli import app
 from sandbox.common.server import ThreadServer, serve_in_thread
 from sandbox.fincome.app import build_app
+from sandbox.metronome.app import build_app as build_metronome
 from tests.fixtures.fincome import FincomeEmulator
-from tests.fixtures.metronome import MetronomeEmulator
+from tests.fixtures.metronome import PINNED_NOW, MetronomeEmulator
 
 runner = CliRunner()
 
@@ -120,6 +121,24 @@ def test_a_push_alone_into_another_empty_fincome_exits_2_and_sends_nothing(
     assert report["key"] == str(tmp_path / "accounts.json")
     log = FincomeEmulator(second_fincome.url).requests()["requests"]
     assert not [r for r in log if r["method"] != "GET"]
+
+
+@pytest.mark.usefixtures("configured")
+def test_an_extract_alone_from_another_metronome_account_exits_2_and_stages_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert cli("extract", "--data-dir", str(tmp_path))[0] == 0
+    other = build_metronome(token="another-token", seed=3, customers=4, months=2, now=PINNED_NOW)
+    with serve_in_thread(other) as server:
+        monkeypatch.setenv("SOURCES__METRONOME__BASE_URL", server.url)
+        monkeypatch.setenv("SOURCES__METRONOME__API_TOKEN", "another-token")
+
+        code, report = cli("extract", "--data-dir", str(tmp_path))
+
+        assert code == 2, report
+        assert report["key"] == str(tmp_path / "accounts.json")
+        reads = MetronomeEmulator(server.url).requests()["by_route"]
+        assert not [route for route in reads if "/invoices" in route]  # no extract began
 
 
 @pytest.mark.usefixtures("configured")
