@@ -4,7 +4,8 @@ A trial on a `Pair` (any Metronome + Fincome pair the CLI can reach over loopbac
 
 1. Fincome starts empty and a new data dir is used;
 2. `billing-sync sync` starts as a process and is killed at its `KillPoint`: after the n-th
-   request one of the servers answered (extract: Metronome; push: Fincome), plus a pause, or
+   request one of the servers answered (extract: Metronome; push: a Fincome write, since a
+   sync reads Fincome once before its extract), plus a pause, or
    a pause after the start (imports, lock, run record);
 3. the DuckDB file left behind must open and answer a count on every table;
 4. a re-run (the lock file of the dead process still there) must finish with the exit code
@@ -48,7 +49,7 @@ class Pair(Protocol):
     def env(self) -> dict[str, str]: ...
 
     def metronome_requests(self) -> int: ...
-    def fincome_requests(self) -> int: ...
+    def fincome_writes(self) -> int: ...
     def fresh_start(self) -> None: ...
     def held(self) -> Bodies: ...
     def creation_problems(self) -> list[str]: ...
@@ -75,7 +76,7 @@ class Calibration:
     exit_code: int
     state: Bodies
     metronome_requests: int
-    fincome_requests: int
+    fincome_writes: int
     startup_seconds: float
 
 
@@ -90,7 +91,7 @@ def calibrate(pair: Pair, data_dir: Path) -> Calibration:
         exit_code=exit_code,
         state=pair.held(),
         metronome_requests=pair.metronome_requests(),
-        fincome_requests=pair.fincome_requests(),
+        fincome_writes=pair.fincome_writes(),
         startup_seconds=startup - started,
     )
 
@@ -106,9 +107,7 @@ def plan_kill_points(seed: int, count: int, calibration: Calibration) -> list[Ki
             points.append(KillPoint("start", 0, rng.uniform(0, calibration.startup_seconds)))
             continue
         requests = (
-            calibration.metronome_requests
-            if anchor == "metronome"
-            else calibration.fincome_requests
+            calibration.metronome_requests if anchor == "metronome" else calibration.fincome_writes
         )
         points.append(KillPoint(anchor, rng.randint(1, requests), rng.uniform(0, REQUEST_PAUSE)))
     return points
@@ -175,7 +174,7 @@ def _kill_at(process: subprocess.Popen[bytes], point: KillPoint, pair: Pair) -> 
     counters: dict[Anchor, Callable[[], int]] = {
         "start": lambda: 0,
         "metronome": pair.metronome_requests,
-        "fincome": pair.fincome_requests,
+        "fincome": pair.fincome_writes,
     }
     count = counters[point.anchor]
     _wait_for(lambda: count() >= point.after_requests, process)
@@ -197,7 +196,7 @@ def _wait_for(condition: Callable[[], bool], process: subprocess.Popen[bytes]) -
 
 
 def _phase(pair: Pair) -> str:
-    if pair.fincome_requests():
+    if pair.fincome_writes():
         return "push"
     return "extract" if pair.metronome_requests() else "start-up"
 

@@ -69,8 +69,8 @@ class EmulatorPair:
     def metronome_requests(self) -> int:
         return self.metronome.request_count()
 
-    def fincome_requests(self) -> int:
-        return self.fincome.request_count()
+    def fincome_writes(self) -> int:
+        return self.fincome.write_count()
 
     def held(self) -> Bodies:
         return canonical(self.fincome.state())
@@ -113,8 +113,8 @@ class ForeignPair:
     def metronome_requests(self) -> int:
         return len(self.metronome_seen)
 
-    def fincome_requests(self) -> int:
-        return len(self.fincome.calls)
+    def fincome_writes(self) -> int:
+        return sum(1 for method, _ in self.fincome.calls if method != "GET")
 
     def held(self) -> Bodies:
         with self.fincome.lock:

@@ -140,6 +140,11 @@ class EmulatorControl:
         total: int = self._call("GET", "/_emulator/requests", params={"limit": 0})["total"]
         return total
 
+    def write_count(self) -> int:
+        """Requests other than reads (a sync reads both APIs before its extract)."""
+        log = self._call("GET", "/_emulator/requests", params={"limit": 0})
+        return sum(n for route, n in log["by_route"].items() if not route.startswith("GET "))
+
     def clear_request_log(self) -> None:
         self._call("DELETE", "/_emulator/requests", params={"limit": 0})
 
