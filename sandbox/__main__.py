@@ -10,10 +10,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from sandbox import DEFAULT_FINCOME_API_KEY, DEFAULT_METRONOME_TOKEN
 from sandbox.common.server import serve_foreground
-
-DEFAULT_METRONOME_TOKEN = "emulator-metronome-token"
-DEFAULT_FINCOME_API_KEY = "emulator-fincome-key"
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -167,7 +167,7 @@ class DemoRun:
 def _emulators(
     account: Account, console: Console
 ) -> Iterator[tuple[MetronomeSettings, FincomeSettings]]:
-    from sandbox.__main__ import DEFAULT_FINCOME_API_KEY, DEFAULT_METRONOME_TOKEN
+    from sandbox import DEFAULT_FINCOME_API_KEY, DEFAULT_METRONOME_TOKEN
     from sandbox.common.server import spawned
 
     with ExitStack() as running:

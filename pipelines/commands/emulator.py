@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from sandbox import DEFAULT_FINCOME_API_KEY, DEFAULT_METRONOME_TOKEN
+
 
 class EmulatorKind(StrEnum):
     METRONOME = "metronome"
@@ -14,7 +16,12 @@ class EmulatorKind(StrEnum):
 
 
 def register(app: typer.Typer) -> None:
-    app.command(help="Serve a local emulator of Metronome or Fincome until interrupted.")(emulator)
+    app.command(
+        help="Serve a local emulator of Metronome or Fincome until interrupted. Its "
+        f"credentials: Metronome's token {DEFAULT_METRONOME_TOKEN} (SOURCES__METRONOME__"
+        f"API_TOKEN), Fincome's key {DEFAULT_FINCOME_API_KEY} in X-API-KEY (DESTINATION__"
+        "FINCOME__API_KEY); plain http on loopback needs no allow_insecure_http."
+    )(emulator)
 
 
 def emulator(
