@@ -27,7 +27,7 @@ from pipelines.commands import (
     status,
     story,
 )
-from pipelines.heap import limit_malloc_arenas
+from pipelines.heap import arrow_allocates_with_malloc, limit_malloc_arenas
 from pipelines.logs import LogFormat, configure_logging, set_log_format, set_verbose
 from pipelines.settings_files import PROJECT_ROOT, use_settings_files
 
@@ -98,5 +98,6 @@ def main() -> None:
     # replace ours for each step and clear the signal when the step ends
     os.environ["RUNTIME__INTERCEPT_SIGNALS"] = "false"
     limit_malloc_arenas()  # before any thread starts
+    arrow_allocates_with_malloc()  # before Arrow is first loaded (dlt's Parquet, the ledger)
     configure_logging()
     app()

@@ -19,7 +19,6 @@ from typing import Any
 
 import duckdb
 import orjson
-import pyarrow as pa
 
 DEFAULT_SCHEMA = "fincome_sync"
 # Refused records are whole invoices, held several times over while a statement is built and
@@ -185,6 +184,10 @@ class LedgerStore:
         latest = {(e.collection, e.id): e for e in entries}
         if not latest:
             return
+        # loaded here, not at import: Arrow picks its allocator when it is first loaded, and
+        # a command chooses it first (`pipelines.heap.arrow_allocates_with_malloc`)
+        import pyarrow as pa
+
         columns = zip(
             *(
                 (e.collection, e.id, e.parent_id, e.row_hash, _body_text(e.body))
