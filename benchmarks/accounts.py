@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from sandbox.__main__ import DEFAULT_FINCOME_API_KEY, DEFAULT_METRONOME_TOKEN
+from sandbox import DEFAULT_FINCOME_API_KEY, DEFAULT_METRONOME_TOKEN
 from sandbox.common.server import spawned
 
 METRONOME_TOKEN = DEFAULT_METRONOME_TOKEN

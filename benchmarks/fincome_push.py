@@ -32,7 +32,7 @@ import httpx
 import orjson
 
 from destinations.fincome import FincomeClient, FincomeSettings, fincome
-from sandbox.__main__ import DEFAULT_FINCOME_API_KEY
+from sandbox import DEFAULT_FINCOME_API_KEY
 
 LATENCIES_MS = (0, 20)
 KEY = DEFAULT_FINCOME_API_KEY

@@ -20,7 +20,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from sandbox.__main__ import DEFAULT_FINCOME_API_KEY, DEFAULT_METRONOME_TOKEN
+from sandbox import DEFAULT_FINCOME_API_KEY, DEFAULT_METRONOME_TOKEN
 from sandbox.common.faults import FaultMiddleware, FaultSettings, FaultState
 from sandbox.common.server import serve_in_thread, spawned
 from tests.fixtures.foreign import (
